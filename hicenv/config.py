@@ -1,0 +1,116 @@
+"""A design point: the HIC hyperparameters of one training run.
+
+The point is a flat, frozen dataclass so it can key a cache and be written into
+every result. Validation happens here, once, with messages that name the field
+and its allowed range; the CLI, the environment and the studies all rely on it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from .devices import PCMParams
+
+__all__ = ["HICConfig", "MAX_TOTAL_BITS", "FLOAT_ACC_BITS"]
+
+MAX_TOTAL_BITS = 16
+"""Upper bound on ``msb_bits + lsb_bits`` (codes are stored as int16)."""
+FLOAT_ACC_BITS = 32
+"""``acc_bits`` value that selects the float-32 accumulator (the reference)."""
+_ACC_BITS_RANGE = (2, 16)
+_ROUNDINGS = ("stochastic", "nearest")
+
+
+@dataclass(frozen=True)
+class HICConfig:
+    """One HIC design point. ``fp32=True`` is the digital baseline (bits unused)."""
+
+    msb_bits: int = 4
+    """Bits of the signed MSB part ``M``, one binary PCM device per bit (1..15)."""
+    lsb_bits: int = 4
+    """Bits of the unsigned LSB level ``L``, held in one multi-level PCM device (1..15)."""
+    acc_bits: int = 8
+    """Accumulator bits (2..16, fixed point), or 32 for the float-32 reference."""
+    width: float = 1.0
+    """Width multiplier of ResNet-32: 16/32/64 channels times it (16 * width whole)."""
+    noise: float = 1.0
+    """Device-noise scale on programming and read noise (0 ideal, 1 nominal PCM)."""
+    fp32: bool = False
+    """Train the same network digitally in float 32: the baseline, no devices."""
+    rounding: str = "stochastic"
+    """Accumulator rounding: ``stochastic`` (unbiased) or ``nearest``."""
+    acc_range: float = 2.0
+    """Accumulator range in units of ``delta``: it saturates at +-acc_range [our choice].
+
+    It bounds how many levels one step can move (at most ``acc_range - 1`` beyond
+    the first), so it also clips large early updates."""
+    code_headroom: float = 2.0
+    """Per-layer step ``delta`` = headroom * max|w_init| / 2**(bits-1) [our choice]:
+    the code range covers the initial weights twice over, room to grow."""
+    pcm: PCMParams = field(default_factory=PCMParams)
+    """Device physics (see :mod:`hicenv.devices`)."""
+
+    def __post_init__(self) -> None:
+        for name in ("msb_bits", "lsb_bits", "acc_bits"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ValueError(f"{name} must be an integer, got {v!r}")
+        if not 1 <= self.msb_bits <= MAX_TOTAL_BITS - 1:
+            raise ValueError(f"msb_bits must be in [1, {MAX_TOTAL_BITS - 1}], got {self.msb_bits}")
+        if not 1 <= self.lsb_bits <= MAX_TOTAL_BITS - 1:
+            raise ValueError(f"lsb_bits must be in [1, {MAX_TOTAL_BITS - 1}], got {self.lsb_bits}")
+        if self.msb_bits + self.lsb_bits > MAX_TOTAL_BITS:
+            raise ValueError(
+                f"msb_bits + lsb_bits must be <= {MAX_TOTAL_BITS}, got "
+                f"{self.msb_bits} + {self.lsb_bits} = {self.msb_bits + self.lsb_bits}"
+            )
+        lo, hi = _ACC_BITS_RANGE
+        if not (lo <= self.acc_bits <= hi or self.acc_bits == FLOAT_ACC_BITS):
+            raise ValueError(
+                f"acc_bits must be in [{lo}, {hi}] or {FLOAT_ACC_BITS} (float-32 accumulator), "
+                f"got {self.acc_bits}"
+            )
+        if not (isinstance(self.width, (int, float)) and math.isfinite(self.width) and self.width > 0):
+            raise ValueError(f"width must be > 0 (a multiple of 1/16), got {self.width!r}")
+        if abs(self.width * 16 - round(self.width * 16)) > 1e-9:
+            raise ValueError(
+                f"width must give whole channel counts (16 * width an integer, e.g. 1, 1.5, 2), got {self.width}"
+            )
+        if not (isinstance(self.noise, (int, float)) and math.isfinite(self.noise) and self.noise >= 0):
+            raise ValueError(f"noise must be >= 0 (0 ideal devices, 1 nominal PCM), got {self.noise!r}")
+        if self.rounding not in _ROUNDINGS:
+            raise ValueError(f"rounding must be one of {_ROUNDINGS}, got {self.rounding!r}")
+        if not self.acc_range >= 2:
+            raise ValueError(f"acc_range must be >= 2 (units of delta, so a +1 transfer is reachable), got {self.acc_range}")
+        if not self.code_headroom > 0:
+            raise ValueError(f"code_headroom must be > 0, got {self.code_headroom}")
+        # Canonical form: keep width a float so equal points hash equally.
+        object.__setattr__(self, "width", float(self.width))
+        object.__setattr__(self, "noise", float(self.noise))
+
+    @property
+    def total_bits(self) -> int:
+        """Bits per HIC weight in the inference model (32 for the baseline)."""
+        return 32 if self.fp32 else self.msb_bits + self.lsb_bits
+
+    @property
+    def float_accumulator(self) -> bool:
+        return self.acc_bits == FLOAT_ACC_BITS
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "HICConfig":
+        """Inverse of :meth:`to_dict`; unknown keys are an error that names them."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"unknown HICConfig field(s) {unknown}; known: {sorted(names)}")
+        d = dict(d)
+        if isinstance(d.get("pcm"), dict):
+            d["pcm"] = PCMParams(**d["pcm"])
+        return cls(**d)
+
+    def replace(self, **changes) -> "HICConfig":
+        return replace(self, **changes)
