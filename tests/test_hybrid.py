@@ -1,0 +1,195 @@
+"""HIC weights: codes, accumulator, carry and borrow, write counters, reads."""
+import pytest
+import torch
+from torch import nn
+
+from hicenv.config import HICConfig
+from hicenv.hybrid import HybridWeights
+
+
+def make(weights, gen_seed=0, **cfg):
+    config = HICConfig(**{"noise": 0.0, **cfg})
+    return HybridWeights(["w"], [torch.tensor(weights)], config, torch.Generator().manual_seed(gen_seed))
+
+
+def push(hw, dw_delta):
+    """What an optimiser step does: move the read weights by dw (in units of delta)."""
+    hw.flat += torch.tensor(dw_delta) * hw.delta
+    hw.update()
+
+
+def test_zero_noise_reads_equal_codes_exactly():
+    w = torch.randn(3, 4, 3, 3, generator=torch.Generator().manual_seed(1))
+    hw = HybridWeights(["w"], [w], HICConfig(noise=0.0, msb_bits=3, lsb_bits=5),
+                       torch.Generator().manual_seed(0))
+    m, level = hw.codes()
+    q = m * 2**5 + level
+    assert torch.equal(hw.flat, q.float() * hw.delta)
+    assert int(level.min()) >= 0 and int(level.max()) <= 31
+    assert int(m.min()) >= -4 and int(m.max()) <= 3
+    # the initial codes are the nearest to the initial weights
+    assert torch.all((hw.flat - w.reshape(-1)).abs() <= hw.delta / 2 + 1e-7)
+    push(hw, [0.0] * w.numel())
+    assert torch.equal(hw.flat, q.float() * hw.delta)  # a zero update changes nothing
+
+
+def test_delta_covers_the_initial_range_with_headroom():
+    hw = make([0.5, -0.25, 0.125, 0.0], msb_bits=2, lsb_bits=2)
+    # delta = headroom 2 * max|w| 0.5 / 2**(4-1)
+    assert float(hw.layer_delta[0]) == 0.125
+    m, level = hw.codes()
+    assert (m * 4 + level).tolist() == [4, -2, 1, 0]
+
+
+def test_hand_worked_updates_carry_borrow_saturation_and_counts():
+    # 2 MSB bits (M in [-2, 1]), 2 LSB bits (L in 0..3), codes q in [-8, 7];
+    # 4-bit accumulator over +-2 delta: 4 grid units per delta, chi in [-8, 7] units.
+    hw = make([0.5, 0.125, -0.125, 0.0], msb_bits=2, lsb_bits=2, acc_bits=4, rounding="nearest")
+    assert hw.acc_per_delta == 4
+    codes = lambda: [int(v) for v in (hw.codes()[0] * 4 + hw.codes()[1])]
+    assert codes() == [4, 1, -1, 0]
+
+    push(hw, [-0.25, 0.0, 0.0, 0.0])  # chi = -1 unit: below one delta, no transfer
+    assert codes() == [4, 1, -1, 0]
+    assert hw.chi.tolist() == [-1, 0, 0, 0]
+    assert hw.accumulator().tolist() == [-0.25, 0, 0, 0]
+
+    push(hw, [-0.75, 0.0, 1.0, 0.0])
+    # w0: chi -1 - 3 = -4 units = -1 delta -> q 4 -> 3: M 1 -> 0 (bit 0 flips), L 0 -> 3 (partial SET)
+    # w2: q -1 -> 0: M -1 (0b11) -> 0 (0b00), both bits flip; L 3 -> 0 needs a RESET
+    assert codes() == [3, 1, 0, 0]
+    assert hw.chi.tolist() == [0, 0, 0, 0]
+    assert hw.msb_flips.tolist() == [[1, 0, 1, 0], [0, 0, 1, 0]]
+    assert hw.ml_sets.tolist() == [1, 0, 0, 0]
+    assert hw.ml_resets.tolist() == [0, 0, 1, 0]
+
+    push(hw, [1.0, 0.0, 0.0, 0.0])  # carry back: L 3 -> 0 (RESET), M 0 -> 1
+    assert codes() == [4, 1, 0, 0]
+    assert hw.msb_flips[:, 0].tolist() == [2, 0]
+    assert hw.ml_resets.tolist() == [1, 0, 1, 0]
+
+    # a huge step saturates the accumulator at 7 units: one level per step, 3 units left
+    for expect in (5, 6, 7):
+        push(hw, [5.0, 0.0, 0.0, 0.0])
+        assert codes()[0] == expect
+        assert int(hw.chi[0]) == 3
+    assert int(hw.saturations) == 0
+    push(hw, [5.0, 0.0, 0.0, 0.0])  # q would be 8: the code saturates at 7
+    assert codes()[0] == 7
+    assert int(hw.saturations) == 1
+    assert hw.saturated_codes() == 1
+    assert hw.ml_sets.tolist() == [4, 0, 0, 0]  # L 0 -> 1 -> 2 -> 3, and nothing at saturation
+    # the most negative push: chi saturates at -8 units = -2 deltas, two levels at once
+    push(hw, [0.0, -5.0, 0.0, 0.0])
+    assert codes()[1] == -1
+    assert int(hw.chi[1]) == 0
+    assert hw.msb_flips[:, 1].tolist() == [1, 1]  # M 0 -> -1 = 0b11
+    assert int(hw.ml_sets[1]) == 1  # L 1 -> 3
+
+
+def test_float_accumulator_keeps_small_updates_exactly():
+    hw = make([0.5, 0.0], msb_bits=4, lsb_bits=4, acc_bits=32)
+    for _ in range(8):
+        push(hw, [0.125, -0.125])
+    m, level = hw.codes()
+    assert (m * 16 + level).tolist() == [64 + 1, -1]
+    assert torch.allclose(hw.accumulator(), torch.zeros(2), atol=1e-6)
+
+
+def test_float_accumulator_saturates_at_its_range():
+    hw = make([0.5, 0.0], acc_bits=32, acc_range=2.0)
+    push(hw, [10.0, 0.0])  # clipped to 2 deltas: two levels move
+    m, level = hw.codes()
+    assert int(m[0] * 16 + level[0]) == 66
+
+
+def test_stochastic_rounding_is_unbiased_and_nearest_is_not():
+    n = 100_000
+    w = [0.5] + [0.0] * (n - 1)
+    # 0.3 grid units per step (acc 8 bits over +-2 delta: 64 units per delta)
+    dw = 0.3 / 64
+    hw = make(w, acc_bits=8, rounding="stochastic", gen_seed=7)
+    push(hw, [dw] * n)
+    mean = hw.chi.float().mean().item()
+    se = (0.3 * 0.7 / n) ** 0.5
+    assert abs(mean - 0.3) < 4 * se
+    hw_n = make(w, acc_bits=8, rounding="nearest")
+    push(hw_n, [dw] * n)
+    assert hw_n.chi.float().abs().max().item() == 0  # nearest drops sub-grid updates
+
+
+def test_updates_accumulate_in_expectation_over_many_steps():
+    n = 20_000
+    hw = make([0.5] + [0.0] * (n - 1), acc_bits=4, gen_seed=3)  # 4 units per delta
+    for _ in range(40):
+        push(hw, [0.05] * n)  # 0.2 units a step, 2 deltas in all
+    m, level = hw.codes()
+    q = (m * 16 + level).float() + hw.accumulator()
+    assert q[1:].mean().item() == pytest.approx(2.0, abs=0.05)
+
+
+def test_attach_makes_module_weights_views_of_the_flat_buffer():
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.Conv2d(3, 4, 1))
+    names = ["0.weight", "1.weight"]
+    before = [model[0].weight.detach().clone(), model[1].weight.detach().clone()]
+    hw = HybridWeights.attach(model, names, HICConfig(noise=0.0), torch.Generator().manual_seed(0),
+                              channels_last=True)
+    assert hw.n == 2 * 3 * 9 + 3 * 4
+    for b, p in zip(before, (model[0].weight, model[1].weight)):
+        assert p.shape == b.shape
+        assert torch.all((p - b).abs() <= hw.layer_delta.max() / 2 + 1e-7)
+    assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    hw.flat.zero_()
+    assert float(model[0].weight.detach().abs().sum()) == 0 and float(model[1].weight.detach().abs().sum()) == 0
+    with pytest.raises(ValueError, match="no parameter"):
+        HybridWeights.attach(model, ["2.weight"], HICConfig(), torch.Generator())
+
+
+def test_read_noise_reaches_the_training_reads():
+    w = torch.linspace(-1, 1, 10_000)
+    hw = HybridWeights(["w"], [w], HICConfig(noise=1.0), torch.Generator().manual_seed(0))
+    m, level = hw.codes()
+    exact = (m * 16 + level).float() * hw.delta
+    err = (hw.flat - exact) / hw.delta  # in levels
+    assert 0.05 < err.std().item() < 1.5
+    # two reads differ (fresh read noise), the stored codes do not change
+    first = hw.flat.clone()
+    push(hw, [0.0] * 10_000)
+    assert not torch.equal(first, hw.flat)
+    assert torch.equal(torch.stack(hw.codes()), torch.stack((m, level)))
+
+
+def test_drift_reads_and_global_compensation():
+    w = torch.linspace(-1, 1, 50_000)
+    hw = HybridWeights(["w"], [w], HICConfig(noise=1.0), torch.Generator().manual_seed(0))
+    m, level = hw.codes()
+    exact = (m * 16 + level).float() * hw.delta
+    state = hw.sample_drift_state()
+    year = 365 * 86400.0
+    err0 = (hw.read_at(0.0, state) - exact).abs().mean()
+    err_y = (hw.read_at(year, state) - exact).abs().mean()
+    err_gdc = (hw.read_at(year, state, compensate=True) - exact).abs().mean()
+    assert err_y > 2 * err0  # the multi-level devices decay
+    assert err_gdc < 0.5 * err_y  # one scale per layer undoes most of it
+    # binary MSB bits survive the year: with L read in [0, 16) the MSB part is exact
+    q_year = hw.read_at(year, state) / hw.delta
+    assert torch.equal(torch.floor(q_year / 16), m.float())
+    # with a threshold no SET device stays above after a year, every bit reads 0
+    from hicenv.devices import PCMParams
+    hw.pcm = PCMParams(threshold_uS=24.9)
+    assert not torch.equal(torch.floor(hw.read_at(year, state) / hw.delta / 16), m.float())
+
+
+def test_ideal_drift_read_equals_codes():
+    w = torch.linspace(-1, 1, 1000)
+    hw = HybridWeights(["w"], [w], HICConfig(noise=0.0), torch.Generator().manual_seed(0))
+    state = hw.sample_drift_state()
+    assert torch.allclose(hw.read_at(0.0, state), hw.flat, rtol=0, atol=1e-5)
+
+
+def test_state_bytes_and_fp32_refusal():
+    hw = make([0.5, 0.1, 0.2, 0.3], msb_bits=4)
+    # int16 code + int16 accumulator + float32 conductance + 4 int32 bit counters + 2 int32
+    assert hw.state_bytes_per_weight() == 2 + 2 + 4 + 4 * 4 + 2 * 4
+    with pytest.raises(ValueError, match="fp32"):
+        make([0.5], fp32=True)
