@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 from .devices import PCMParams
 
-__all__ = ["HICConfig", "MAX_TOTAL_BITS", "FLOAT_ACC_BITS"]
+__all__ = ["HICConfig", "MAX_TOTAL_BITS", "FLOAT_ACC_BITS", "check_known_fields"]
 
 MAX_TOTAL_BITS = 16
 """Upper bound on ``msb_bits + lsb_bits`` (codes are stored as int16)."""
@@ -19,6 +19,14 @@ FLOAT_ACC_BITS = 32
 """``acc_bits`` value that selects the float-32 accumulator (the reference)."""
 _ACC_BITS_RANGE = (2, 16)
 _ROUNDINGS = ("stochastic", "nearest")
+
+
+def check_known_fields(cls, d: dict) -> None:
+    """Refuse keys of ``d`` that are not fields of dataclass ``cls``, naming them."""
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(known)}")
 
 
 @dataclass(frozen=True)
@@ -103,10 +111,7 @@ class HICConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "HICConfig":
         """Inverse of :meth:`to_dict`; unknown keys are an error that names them."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown HICConfig field(s) {unknown}; known: {sorted(names)}")
+        check_known_fields(cls, d)
         d = dict(d)
         if isinstance(d.get("pcm"), dict):
             d["pcm"] = PCMParams(**d["pcm"])

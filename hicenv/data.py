@@ -349,6 +349,7 @@ class Batches:
         pad: int = 4,
         drop_last: bool = False,
         generator: torch.Generator | None = None,
+        channels_last: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -365,7 +366,8 @@ class Batches:
         self._black = (-self.mean / self.std).view(1, -1, 1, 1)
         if (h, w) != (size, size):
             xt = self._pad(xt, (size - h) // 2, (size - w) // 2, size, size)
-        self.x = xt.contiguous(memory_format=torch.channels_last)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.x = xt.contiguous(memory_format=self.memory_format)
         self.y = torch.as_tensor(y, dtype=torch.long, device=device)
         self.batch_size = batch_size
         self.shuffle, self.augment, self.flip, self.pad = shuffle, augment, flip, pad
@@ -400,7 +402,7 @@ class Batches:
             xb = xp[bi, :, rows, cols].permute(0, 3, 1, 2)  # (b, h, w, c) -> (b, c, h, w)
         if self.flip:
             xb = torch.where(self._rand(b)[:, None, None, None] < 0.5, xb.flip(3), xb)
-        return xb.contiguous(memory_format=torch.channels_last)
+        return xb.contiguous(memory_format=self.memory_format)
 
     def __iter__(self):
         n = len(self.y)

@@ -114,6 +114,8 @@ class HybridWeights:
             self.acc_hi = float(2 ** (config.acc_bits - 1) - 1)
         _, level = self._split(q)
         self.g = dev.program(level / self.lmax, self.pcm, self.noise, generator)
+        # Q_s depends on the level only: a table instead of a power per weight and read.
+        self._qs_table = dev.read_noise_q(torch.arange(self.base, device=device) / self.lmax)
 
         self.msb_flips = torch.zeros(config.msb_bits, n, device=device, dtype=torch.int32)
         self.ml_sets = torch.zeros(n, device=device, dtype=torch.int32)
@@ -174,9 +176,12 @@ class HybridWeights:
         """Codes as seen by a training-time read (at t0, read noise included)."""
         if self.noise == 0:
             return m * self.base + level  # ideal devices hold their targets exactly
-        g_target = level / self.lmax
-        g = dev.read(self.g, dev.read_noise_q(g_target), 0.0, self.pcm, self.noise, self.gen)
+        g = dev.read(self.g, self._qs(level), 0.0, self.pcm, self.noise, self.gen)
         return m * self.base + g * self.lmax
+
+    def _qs(self, level: torch.Tensor) -> torch.Tensor:
+        """Read-noise amplitude of each multi-level device at its level."""
+        return self._qs_table[level.long()]
 
     def _refresh(self) -> None:
         m, level = self._split(self.q.float())
@@ -209,20 +214,27 @@ class HybridWeights:
         self._refresh()
 
     def _transfer(self, k: torch.Tensor) -> None:
-        """Add ``k`` level steps to each code: carry, borrow, saturate, count, reprogram."""
-        q_old = self.q.float()
-        q_new = q_old + k
+        """Add ``k`` level steps to each code: carry, borrow, saturate, count, reprogram.
+
+        Works on the weights with ``k != 0`` only: after the first steps of training
+        they are a small fraction, and every device op below scales with their number.
+        """
+        idx = k.nonzero().squeeze(1)
+        if idx.numel() == 0:
+            return
+        q_old = self.q[idx].float()
+        q_new = q_old + k[idx]
         self.saturations += ((q_new < self.qmin) | (q_new > self.qmax)).sum()
         q_new.clamp_(self.qmin, self.qmax)
         m_old, l_old = self._split(q_old)
         m_new, l_new = self._split(q_new)
-        self.ml_sets += l_new > l_old
-        self.ml_resets += l_new < l_old
+        self.ml_sets[idx] += l_new > l_old
+        self.ml_resets[idx] += l_new < l_old
         flipped = (m_old.to(torch.int32) ^ m_new.to(torch.int32)) & self._msb_mask
-        self.msb_flips += (flipped.unsqueeze(0) >> self._shifts) & 1
+        self.msb_flips[:, idx] += (flipped.unsqueeze(0) >> self._shifts) & 1
         reprog = dev.program(l_new / self.lmax, self.pcm, self.noise, self.gen)
-        self.g = torch.where(l_new != l_old, reprog, self.g)
-        self.q = q_new.to(torch.int16)
+        self.g[idx] = torch.where(l_new != l_old, reprog, self.g[idx])
+        self.q[idx] = q_new.to(torch.int16)
 
     # -- inference after training --------------------------------------------------------
     @torch.no_grad()
@@ -231,7 +243,7 @@ class HybridWeights:
         m, level = self._split(self.q.float())
         g_target = level / self.lmax
         nu_ml = dev.sample_drift_nu(g_target, self.gen)
-        g_ref = dev.read(self.g, dev.read_noise_q(g_target), 0.0, self.pcm, self.noise, self.gen)
+        g_ref = dev.read(self.g, self._qs(level), 0.0, self.pcm, self.noise, self.gen)
         bits = (m.to(torch.int32).unsqueeze(0) >> self._shifts) & 1
         g_bits_target = dev.binary_target(bits, self.pcm)
         return DriftState(
@@ -254,9 +266,8 @@ class HybridWeights:
         calibration read (all-ones input) right after programming to that at ``t_s``
         (Joshi et al. 2020). Binary devices are thresholded and need none.
         """
-        m, level = self._split(self.q.float())
-        g_target = level / self.lmax
-        g = dev.read(dev.drift(self.g, state.nu_ml, t_s, self.pcm), dev.read_noise_q(g_target),
+        _, level = self._split(self.q.float())
+        g = dev.read(dev.drift(self.g, state.nu_ml, t_s, self.pcm), self._qs(level),
                      t_s, self.pcm, self.noise, self.gen)
         if compensate:
             alpha = state.g_ref_ml / self._layer_sum(g).clamp_min(1e-12)
