@@ -6,7 +6,10 @@ stable-baselines3) load only when first used.
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["HICConfig", "PCMParams", "Budget", "BUDGETS", "evaluate", "load_dataset", "__version__"]
+__all__ = [
+    "HICConfig", "PCMParams", "Budget", "BUDGETS", "evaluate", "load_dataset",
+    "DesignSpace", "ResultCache", "LookupTable", "__version__",
+]
 
 _LAZY = {
     "HICConfig": "hicenv.config",
@@ -15,6 +18,9 @@ _LAZY = {
     "BUDGETS": "hicenv.trainer",
     "evaluate": "hicenv.trainer",
     "load_dataset": "hicenv.data",
+    "DesignSpace": "hicenv.space",
+    "ResultCache": "hicenv.cache",
+    "LookupTable": "hicenv.table",
 }
 
 
@@ -28,3 +34,15 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(list(globals()) + list(_LAZY))
+
+
+def _register_envs() -> None:
+    from gymnasium.envs.registration import register, registry
+
+    for env_id, entry in (("hicenv/HICDesign-v0", "hicenv.env:HICDesignEnv"),
+                          ("hicenv/HICDesignSeq-v0", "hicenv.env:HICDesignSeqEnv")):
+        if env_id not in registry:
+            register(id=env_id, entry_point=entry)
+
+
+_register_envs()

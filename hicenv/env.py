@@ -1,0 +1,359 @@
+"""Gymnasium environments over the HIC design space.
+
+``hicenv/HICDesign-v0`` picks a whole design point in one step;
+``hicenv/HICDesignSeq-v0`` picks it one knob per step. Both are registered when
+``hicenv`` is imported. The class docstrings are the specification.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any, Sequence
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.error import ResetNeeded
+
+from .cache import cached_evaluate, resolve_cache
+from .reward import RewardWeights, reward
+from .space import DesignSpace
+from .trainer import get_budget
+
+__all__ = ["HICDesignEnv", "HICDesignSeqEnv"]
+
+_OBS_CONTEXT = ("noise", "endurance_budget", "fidelity")
+
+
+class _DesignBase(gym.Env):
+    """What both environments share: context, backends, reward."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        space: DesignSpace | dict | None = None,
+        backend: str = "train",
+        budget: Any = "proxy",
+        dataset: str | None = None,
+        data_root: str | None = None,
+        table: Any = None,
+        noise: float | Sequence[float] | None = None,
+        size_weight: float = 0.5,
+        memory_weight: float = 0.0,
+        endurance_weight: float = 1.0,
+        endurance_budget: float | None = None,
+        retrains: int | None = None,
+        horizon: str | None = None,
+        compensate: bool = True,
+        failed_reward: float = -1.0,
+        train_seed: int | None = 0,
+        cache: Any = "default",
+        device: str | None = None,
+    ) -> None:
+        if backend not in ("train", "table"):
+            raise ValueError(f"backend must be 'train' or 'table', got {backend!r}")
+        if isinstance(space, dict):
+            space = DesignSpace.from_dict(space)
+        space = space or DesignSpace.default()
+        settings = {k: v for k, v in dict(dataset=dataset, endurance_budget=endurance_budget,
+                                           retrains=retrains, horizon=horizon).items() if v is not None}
+        space = space.with_settings(**settings)
+        self.backend = backend
+        self.table = None
+        if backend == "table":
+            from .table import LookupTable
+
+            self.table = LookupTable(table)
+            # The action space is the grid the table covers, narrowed by fixed fields.
+            covered, table_noise = self.table.search_space(space)
+            if noise is None and not space.searches_noise:
+                noise = table_noise
+            space = covered
+            self.budget = None
+        else:
+            self.budget = get_budget(budget)
+        self.space = space
+        self.weights = RewardWeights(size_weight, memory_weight, endurance_weight, compensate, failed_reward)
+        if train_seed is not None and (not isinstance(train_seed, int) or train_seed < 0):
+            raise ValueError(f"train_seed must be an integer >= 0 or None, got {train_seed!r}")
+        self.train_seed = train_seed
+        self.cache = resolve_cache(cache) if backend == "train" else None
+        self.device = device
+        self.data_root = data_root
+        self._dataset = None
+
+        # Device noise: the episode's context unless the space searches it.
+        if space.searches_noise:
+            self.noise_levels = None
+        else:
+            if noise is None:
+                noise = (0.5, 1.0, 1.5)
+            levels = [float(noise)] if isinstance(noise, (int, float)) else [float(v) for v in noise]
+            if not levels or any(not math.isfinite(v) or v < 0 for v in levels):
+                raise ValueError(f"noise must be a value >= 0 or a list of them, got {noise!r}")
+            self.noise_levels = tuple(sorted(set(levels)))
+        self._context_obs = self._fixed_context()
+        self._noise = None
+        self._done = True
+
+    # -- context -----------------------------------------------------------------------
+    def _fixed_context(self) -> tuple[float, float]:
+        eb = min(max((math.log10(self.space.endurance_budget) + 9) / 9, 0.0), 1.0)
+        if self.budget is None:
+            fidelity = 0.0
+        else:
+            passes = (self.budget.train_images or 60_000) * self.budget.epochs
+            fidelity = min(max(math.log10(passes) / 7, 0.0), 1.0)
+        return eb, fidelity
+
+    def _noise_obs(self) -> float:
+        if self.noise_levels is None or len(self.noise_levels) == 1:
+            return 0.0
+        lo, hi = self.noise_levels[0], self.noise_levels[-1]
+        return (self._noise - lo) / (hi - lo)
+
+    def _context(self) -> np.ndarray:
+        return np.array([self._noise_obs(), *self._context_obs], dtype=np.float32)
+
+    def _start(self, seed: int | None) -> None:
+        super().reset(seed=seed)
+        if self.noise_levels is not None:
+            self._noise = float(self.noise_levels[int(self.np_random.integers(len(self.noise_levels)))])
+        self._seed = self.train_seed if self.train_seed is not None else int(self.np_random.integers(2**31 - 1))
+        self._done = False
+
+    # -- evaluation --------------------------------------------------------------------
+    def _evaluate(self, action) -> tuple[float, dict]:
+        context = {} if self.noise_levels is None else {"noise": self._noise}
+        config = self.space.decode(action, **context)
+        if self.table is not None:
+            metrics, cached = self.table.lookup(config), False
+            source = "table"
+        else:
+            if self._dataset is None:
+                from .data import load_dataset
+
+                self._dataset = load_dataset(self.space.dataset, self.data_root)
+            metrics, cached = cached_evaluate(config, self.budget, self._seed, self._dataset, self.cache,
+                                              device=self.device)
+            metrics = copy.deepcopy(metrics)
+            source = "cache" if cached else "train"
+        r = reward(metrics, self.weights, self.space.horizon, self.space.endurance_budget, self.space.retrains)
+        info = {**metrics, "config": config.to_dict(), "cached": cached, "source": source,
+                "action": np.asarray(action).tolist(), "reward": r}
+        info["failed"] = bool(metrics.get("failed", False))
+        return float(r), info
+
+    def _check_running(self) -> None:
+        if self._done:
+            raise ResetNeeded("the episode has ended (or never started): call reset() before step()")
+
+
+class HICDesignEnv(_DesignBase):
+    """Choose one HIC design point per episode; the reward prices accuracy against size and wear.
+
+    ## Description
+
+    Each episode is one training run of ResNet-32 under hybrid in-memory computing
+    (Joshi et al., arXiv 2102.05271): the agent picks the bit split between binary
+    and multi-level PCM devices, the accumulator precision and the width multiplier;
+    the environment trains the network on the PCM simulator (or looks the point up in
+    a table of evaluated points) and ends the episode.
+
+    ## Action Space
+
+    ``MultiDiscrete(space.nvec)``: one index per knob of the design space, from 0,
+    in the order ``msb_bits, lsb_bits, acc_bits, width`` (and ``noise`` when the
+    space searches it). With the default space:
+
+    | index | knob     | values                        |
+    |-------|----------|-------------------------------|
+    | 0     | msb_bits | 1, 2, ..., 8                  |
+    | 1     | lsb_bits | 1, 2, ..., 8                  |
+    | 2     | acc_bits | 4, 6, 8, 12, 16, 32 (float)   |
+    | 3     | width    | 0.5, 0.75, ..., 2.0           |
+
+    In lookup mode the knobs and values are those the table covers.
+
+    ## Observation Space
+
+    ``Box(0, 1, (3,), float32)``: the episode's context.
+
+    | index | meaning                                                            | min | max |
+    |-------|--------------------------------------------------------------------|-----|-----|
+    | 0     | device noise, scaled over the episode's noise levels (0 if fixed or a knob) | 0 | 1 |
+    | 1     | endurance budget, ``(log10(budget) + 9) / 9``                      | 0   | 1   |
+    | 2     | training fidelity, ``log10(images x epochs) / 7`` (0 in lookup mode) | 0 | 1   |
+
+    ## Rewards
+
+    ``accuracy(horizon) - size_weight * size/size_FP32 - memory_weight * acc_bits_total/size_FP32
+    - endurance_weight * max(0, endurance_fraction * retrains / endurance_budget - 1)``;
+    accuracy at the drift horizon, with global drift compensation when ``compensate``.
+    A diverging training run gives ``failed_reward`` and ``info["failed"] = True``.
+
+    ## Starting State
+
+    ``reset`` draws the episode's device noise uniformly from ``noise`` (unless the
+    space searches it) and, when ``train_seed`` is None, the training seed; both from
+    ``np_random``.
+
+    ## Episode End
+
+    Terminated after the one step. Never truncated. A step after the end raises
+    ``gymnasium.error.ResetNeeded``.
+
+    ## Arguments
+
+    | kwarg | type | default | meaning |
+    |-------|------|---------|---------|
+    | space | DesignSpace or dict | ``DesignSpace.default()`` | knobs, fixed fields, episode settings |
+    | backend | str | ``"train"`` | ``"train"`` (the simulator) or ``"table"`` (lookup) |
+    | budget | str, dict or Budget | ``"proxy"`` | training budget (train backend) |
+    | dataset | str | space's (``"embedded"``) | dataset name or ``.npz`` path |
+    | data_root | str | None | folder of the dataset's files |
+    | table | path or DataFrame | shipped smoke table | lookup table (table backend) |
+    | noise | float or list | ``(0.5, 1.0, 1.5)`` (table: its levels) | device-noise levels drawn per episode |
+    | size_weight | float | 0.5 | weight of relative model size |
+    | memory_weight | float | 0.0 | weight of relative accumulator memory |
+    | endurance_weight | float | 1.0 | weight of wear beyond the budget |
+    | endurance_budget | float | 1e-3 | allowed fraction of endurance over the lifetime |
+    | retrains | int | 1000 | trainings in a lifetime (extrapolates wear) |
+    | horizon | str | ``"1y"`` | drift horizon: 0s, 1h, 1d, 1mo, 1y |
+    | compensate | bool | True | accuracy with global drift compensation |
+    | failed_reward | float | -1.0 | reward of a diverged run |
+    | train_seed | int or None | 0 | training seed; None draws one per episode |
+    | cache | path, "default" or None | ``"default"`` | shared SQLite result cache |
+    | device | str | None | torch device (cuda if available) |
+
+    >>> import gymnasium, hicenv
+    >>> env = gymnasium.make("hicenv/HICDesign-v0", backend="table")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape
+    (3,)
+    >>> obs, r, terminated, truncated, info = env.step(env.action_space.sample())
+    >>> terminated, truncated, "accuracy" in info
+    (True, False, True)
+
+    ## Info
+
+    ``step``'s info holds every metric of the evaluation (see the README), the
+    decoded ``config``, ``cached`` (served from the cache), ``source`` (train,
+    cache or table), the ``action`` and the ``reward``.
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.action_space = spaces.MultiDiscrete(self.space.nvec)
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(len(_OBS_CONTEXT),), dtype=np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._start(seed)
+        return self._context(), {"noise": self._noise}
+
+    def step(self, action):
+        self._check_running()
+        a = np.asarray(action)
+        if a.shape != self.action_space.shape:
+            raise ValueError(f"action must have shape {self.action_space.shape} (knobs {list(self.space.names)}), got {a.shape}")
+        if not np.issubdtype(a.dtype, np.integer):
+            if not (np.issubdtype(a.dtype, np.floating) and np.all(np.mod(a, 1) == 0)):
+                raise ValueError(f"action must hold integer indices, got {a.tolist()}")
+            a = a.astype(np.int64)
+        if not self.action_space.contains(a.astype(self.action_space.dtype)):
+            raise ValueError(f"action {a.tolist()} is outside MultiDiscrete({self.space.nvec.tolist()}) "
+                             f"(knobs {list(self.space.names)})")
+        r, info = self._evaluate(a)
+        self._done = True
+        return self._context(), r, True, False, info
+
+
+class HICDesignSeqEnv(_DesignBase):
+    """The same design, one knob per step, for agents that need a ``Discrete`` action (DQN).
+
+    ## Description
+
+    Step ``i`` chooses the value of knob ``i`` (order ``msb_bits, lsb_bits,
+    acc_bits, width``, and ``noise`` when searched); after the last knob the point
+    is evaluated exactly as in ``HICDesign-v0`` and the episode ends.
+
+    ## Action Space
+
+    ``Discrete(max(space.nvec))``: the value index of the current knob. An index past
+    the current knob's last value selects its last value (knobs differ in size).
+
+    ## Observation Space
+
+    ``Box(0, 1, (3 + n_knobs,), float32)``: the context of ``HICDesign-v0`` (indices
+    0-2), then for each knob ``(index + 1) / n_values`` once chosen and 0 before.
+
+    ## Rewards
+
+    0 until the last step; then the reward of ``HICDesign-v0``.
+
+    ## Starting State
+
+    As ``HICDesign-v0``, with no knob chosen.
+
+    ## Episode End
+
+    Terminated after ``n_knobs`` steps. Never truncated. A step after the end raises
+    ``gymnasium.error.ResetNeeded``.
+
+    ## Arguments
+
+    Those of ``HICDesign-v0``.
+
+    >>> import gymnasium, hicenv
+    >>> env = gymnasium.make("hicenv/HICDesignSeq-v0", backend="table")
+    >>> obs, info = env.reset(seed=0)
+    >>> done = False
+    >>> while not done:
+    ...     obs, r, done, truncated, info = env.step(0)
+    >>> info["config"]["msb_bits"] == min(env.unwrapped.space.knobs[0].values)
+    True
+
+    ## Info
+
+    Empty until the last step; then that of ``HICDesign-v0``.
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        n = len(self.space.knobs)
+        self.action_space = spaces.Discrete(int(self.space.nvec.max()))
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(len(_OBS_CONTEXT) + n,), dtype=np.float32)
+        self._choices: list[int] = []
+
+    def _obs(self) -> np.ndarray:
+        chosen = np.zeros(len(self.space.knobs), dtype=np.float32)
+        for i, c in enumerate(self._choices):
+            chosen[i] = (c + 1) / self.space.nvec[i]
+        return np.concatenate([self._context(), chosen]).astype(np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._start(seed)
+        self._choices = []
+        return self._obs(), {"noise": self._noise}
+
+    def step(self, action):
+        self._check_running()
+        a = np.asarray(action)
+        if a.shape != () or not np.issubdtype(a.dtype, np.integer) or not self.action_space.contains(int(a)):
+            raise ValueError(f"action must be an integer in [0, {self.action_space.n - 1}], got {action!r}")
+        knob = len(self._choices)
+        self._choices.append(min(int(a), int(self.space.nvec[knob]) - 1))
+        if len(self._choices) < len(self.space.knobs):
+            return self._obs(), 0.0, False, False, {}
+        r, info = self._evaluate(np.array(self._choices))
+        self._done = True
+        return self._obs(), r, True, False, info

@@ -1,0 +1,250 @@
+"""The design space, defined once: knobs with their values, and an episode's fixed settings.
+
+The environment, the Optuna search and the exports all read the space from here.
+A :class:`DesignSpace` maps a design point to and from a flat ``MultiDiscrete``
+action (one dimension per knob, indices from 0) and to Optuna ``suggest_*`` calls.
+Narrow or widen it without editing the package::
+
+    space = DesignSpace.default().with_knob("width", [1.0, 1.5, 2.0]).fix("acc_bits", 8)
+
+Device noise is, by default, not a knob but the episode's context (see
+:mod:`hicenv.env`): an agent free to choose it would always pick the quietest
+devices. ``DesignSpace.default(noise_knob=True)`` makes it one.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Iterator
+
+import numpy as np
+
+from .config import FLOAT_ACC_BITS, MAX_TOTAL_BITS, HICConfig, check_known_fields
+
+__all__ = ["Knob", "DesignSpace", "KNOBS"]
+
+KNOBS = ("msb_bits", "lsb_bits", "acc_bits", "width", "noise")
+"""Fields of :class:`hicenv.config.HICConfig` that a space can search, in action order."""
+_INT_KNOBS = ("msb_bits", "lsb_bits", "acc_bits")
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One searched field of the design point and its allowed values (ascending)."""
+
+    name: str
+    values: tuple
+
+    def __post_init__(self) -> None:
+        if self.name not in KNOBS:
+            raise ValueError(f"unknown knob {self.name!r}; knobs: {', '.join(KNOBS)}")
+        if self.name in _INT_KNOBS and any(float(v) != int(v) for v in self.values):
+            raise ValueError(f"knob {self.name} takes integers, got {list(self.values)}")
+        cast = int if self.name in _INT_KNOBS else float
+        vals = tuple(sorted({cast(v) for v in self.values}))
+        if not vals:
+            raise ValueError(f"knob {self.name} needs at least one value")
+        for v in vals:  # each value must be valid for its field (bit sums are checked by the space)
+            other = {"msb_bits": 1, "lsb_bits": 1} if self.name in ("msb_bits", "lsb_bits") else {}
+            HICConfig(**{**other, self.name: v})
+        object.__setattr__(self, "values", vals)
+
+    @classmethod
+    def range(cls, name: str, low: float, high: float, step: float) -> "Knob":
+        """Values ``low, low + step, ..., high``."""
+        if not step > 0 or high < low:
+            raise ValueError(f"knob {name}: need low <= high and step > 0, got {low}, {high}, {step}")
+        n = int(round((high - low) / step)) + 1
+        return cls(name, tuple(low + i * step for i in range(n)))
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def index(self, value: Any) -> int:
+        for i, v in enumerate(self.values):
+            if abs(float(v) - float(value)) < 1e-9:
+                return i
+        raise ValueError(f"{self.name}={value!r} is not in the space; allowed: {list(self.values)}")
+
+    def step(self) -> float | None:
+        """The common step if the values are evenly spaced, else None."""
+        if len(self.values) < 2:
+            return None
+        d = np.diff(np.asarray(self.values, dtype=float))
+        return float(d[0]) if np.allclose(d, d[0]) else None
+
+
+def _default_knobs(noise_knob: bool) -> tuple[Knob, ...]:
+    knobs = [
+        Knob.range("msb_bits", 1, 8, 1),
+        Knob.range("lsb_bits", 1, 8, 1),
+        Knob("acc_bits", (4, 6, 8, 12, 16, FLOAT_ACC_BITS)),
+        Knob.range("width", 0.5, 2.0, 0.25),
+    ]
+    if noise_knob:
+        knobs.append(Knob.range("noise", 0.0, 2.0, 0.5))
+    return tuple(knobs)
+
+
+@dataclass(frozen=True)
+class DesignSpace:
+    """Searched knobs, the fields held fixed, and the settings every episode shares."""
+
+    knobs: tuple[Knob, ...] = field(default_factory=lambda: _default_knobs(False))
+    """The searched fields, in action order."""
+    fixed: tuple[tuple[str, Any], ...] = ()
+    """(field, value) pairs of :class:`HICConfig` held constant (e.g. ``("acc_bits", 8)``)."""
+    dataset: str = "embedded"
+    """Dataset name or ``.npz`` path for every evaluation."""
+    budget: str = "proxy"
+    """Budget preset of every evaluation."""
+    endurance_limit: float = 1e8
+    """Write-erase cycles a device survives."""
+    endurance_budget: float = 1e-3
+    """Largest acceptable fraction of the endurance limit used by the most-cycled
+    device over the stated lifetime (``retrains`` trainings like this one)."""
+    retrains: int = 1000
+    """Trainings a chip is expected to do in its lifetime (extrapolates wear)."""
+    horizon: str = "1y"
+    """Drift horizon at which accuracy counts (``0s``, ``1h``, ``1d``, ``1mo``, ``1y``)."""
+
+    def __post_init__(self) -> None:
+        names = [k.name for k in self.knobs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"a knob appears twice: {names}")
+        fixed = dict(self.fixed)
+        both = set(names) & set(fixed)
+        if both:
+            raise ValueError(f"{sorted(both)} both searched and fixed")
+        for k in fixed:
+            if k not in {f.name for f in fields(HICConfig)} or k == "pcm":
+                raise ValueError(f"unknown fixed field {k!r}")
+        # knobs in canonical order, so actions mean the same across processes
+        object.__setattr__(self, "knobs", tuple(sorted(self.knobs, key=lambda k: KNOBS.index(k.name))))
+        object.__setattr__(self, "fixed", tuple(sorted(fixed.items())))
+        from .devices import HORIZONS_S
+
+        if self.horizon not in HORIZONS_S:
+            raise ValueError(f"horizon must be one of {list(HORIZONS_S)}, got {self.horizon!r}")
+        if not self.endurance_limit > 0 or not self.endurance_budget > 0 or self.retrains < 1:
+            raise ValueError("endurance_limit and endurance_budget must be > 0, retrains >= 1")
+        # Every action must decode to a valid point: check the worst bit split.
+        msb = max(self._values("msb_bits"))
+        lsb = max(self._values("lsb_bits"))
+        if msb + lsb > MAX_TOTAL_BITS:
+            raise ValueError(
+                f"msb_bits + lsb_bits must be <= {MAX_TOTAL_BITS} for every point; the space allows {msb} + {lsb}"
+            )
+        HICConfig(**dict(self.fixed))  # fixed values valid on their own
+
+    def _values(self, name: str) -> tuple:
+        for k in self.knobs:
+            if k.name == name:
+                return k.values
+        return (dict(self.fixed).get(name, getattr(HICConfig(), name)),)
+
+    # -- building variants ---------------------------------------------------------
+    @classmethod
+    def default(cls, noise_knob: bool = False, **settings) -> "DesignSpace":
+        """MSB 1-8, LSB 1-8, accumulator 4/6/8/12/16/float, width 0.5-2 by 0.25 (noise 0-2 by 0.5)."""
+        return cls(knobs=_default_knobs(noise_knob), **settings)
+
+    def with_knob(self, name: str, values=None, *, low=None, high=None, step=None) -> "DesignSpace":
+        """Search ``name`` over ``values`` (or ``low..high`` by ``step``), replacing its range."""
+        knob = Knob(name, tuple(values)) if values is not None else Knob.range(name, low, high, step)
+        knobs = tuple(k for k in self.knobs if k.name != name) + (knob,)
+        fixed = tuple((k, v) for k, v in self.fixed if k != name)
+        return replace(self, knobs=knobs, fixed=fixed)
+
+    def fix(self, name: str, value: Any) -> "DesignSpace":
+        """Hold ``name`` at ``value`` (it leaves the action)."""
+        knobs = tuple(k for k in self.knobs if k.name != name)
+        fixed = tuple((k, v) for k, v in self.fixed if k != name) + ((name, value),)
+        return replace(self, knobs=knobs, fixed=fixed)
+
+    def with_settings(self, **settings) -> "DesignSpace":
+        return replace(self, **settings)
+
+    # -- actions ------------------------------------------------------------------------
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(k.name for k in self.knobs)
+
+    @property
+    def nvec(self) -> np.ndarray:
+        """Sizes of the ``MultiDiscrete`` action."""
+        return np.array([len(k) for k in self.knobs], dtype=np.int64)
+
+    @property
+    def searches_noise(self) -> bool:
+        return "noise" in self.names
+
+    def __len__(self) -> int:
+        return int(np.prod(self.nvec))
+
+    def decode(self, action, **context) -> HICConfig:
+        """The design point of a ``MultiDiscrete`` action; ``context`` fills other fields (noise)."""
+        a = np.asarray(action)
+        if a.shape != (len(self.knobs),):
+            raise ValueError(f"action must have shape ({len(self.knobs)},) (one index per knob {list(self.names)}), got {a.shape}")
+        if not np.issubdtype(a.dtype, np.integer):
+            if not np.all(np.mod(a, 1) == 0):
+                raise ValueError(f"action must hold integer indices, got {action!r}")
+            a = a.astype(np.int64)
+        values = {}
+        for k, i in zip(self.knobs, a.tolist()):
+            if not 0 <= i < len(k):
+                raise ValueError(f"action index {i} for {k.name} is outside [0, {len(k) - 1}]")
+            values[k.name] = k.values[i]
+        return HICConfig(**{**dict(self.fixed), **context, **values})
+
+    def encode(self, config: HICConfig) -> np.ndarray:
+        """The action of a design point (its knobs must be on the grid)."""
+        return np.array([k.index(getattr(config, k.name)) for k in self.knobs], dtype=np.int64)
+
+    def points(self) -> Iterator[HICConfig]:
+        """Every point of the grid, in action order (``MultiDiscrete`` counting)."""
+        for idx in itertools.product(*(range(len(k)) for k in self.knobs)):
+            yield self.decode(np.array(idx))
+
+    def suggest(self, trial, **context) -> HICConfig:
+        """The point an Optuna trial suggests (``suggest_int``/``suggest_float`` on even grids)."""
+        values = {}
+        for k in self.knobs:
+            step = k.step()
+            if len(k) == 1:
+                values[k.name] = k.values[0]
+            elif step is not None and k.name in _INT_KNOBS:
+                values[k.name] = trial.suggest_int(k.name, k.values[0], k.values[-1], step=int(step))
+            elif step is not None:
+                v = trial.suggest_float(k.name, k.values[0], k.values[-1], step=step)
+                values[k.name] = k.values[k.index(round(v / step) * step)]
+            else:
+                values[k.name] = trial.suggest_categorical(k.name, list(k.values))
+        return HICConfig(**{**dict(self.fixed), **context, **values})
+
+    # -- serialisation --------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["knobs"] = {k.name: list(k.values) for k in self.knobs}
+        d["fixed"] = dict(self.fixed)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DesignSpace":
+        """From a study file's table: ``knobs = {name = [values] | {low, high, step}}``, ``fixed``, settings."""
+        check_known_fields(cls, d)
+        d = dict(d)
+        knobs = []
+        for name, spec in dict(d.pop("knobs", {})).items():
+            if isinstance(spec, dict):
+                bad = sorted(set(spec) - {"low", "high", "step"})
+                if bad or len(spec) != 3:
+                    raise ValueError(f"knob {name}: give low, high and step (or a list), got {sorted(spec)}")
+                knobs.append(Knob.range(name, spec["low"], spec["high"], spec["step"]))
+            elif isinstance(spec, (list, tuple)):
+                knobs.append(Knob(name, tuple(spec)))
+            else:
+                raise ValueError(f"knob {name}: expected a list of values or {{low, high, step}}, got {spec!r}")
+        fixed = tuple(dict(d.pop("fixed", {})).items())
+        return cls(knobs=tuple(knobs) if knobs else _default_knobs(False), fixed=fixed, **d)

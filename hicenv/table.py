@@ -1,0 +1,174 @@
+"""Tables of evaluated design points, and the lookup backend that answers from one.
+
+A table has one row per evaluation: the knobs (``msb_bits``, ``lsb_bits``,
+``acc_bits``, ``width``, ``noise``, ``fp32``), the scalar metrics, and one
+column per drift horizon (``accuracy_drift_1y``, ``accuracy_drift_gdc_1y``, ...).
+The cache exports one (:meth:`hicenv.cache.ResultCache.export`); the package ships
+one made with the ``smoke`` budget over a coarse grid (``hicenv table``
+regenerates it, and a larger one is made the same way on a GPU). The lookup
+backend answers from such a table the way tabular NAS benchmarks do: thousands
+of environment steps in seconds.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .config import HICConfig
+from .devices import HORIZONS_S
+from .space import KNOBS, DesignSpace, Knob
+
+__all__ = ["metrics_frame", "LookupTable", "SHIPPED_TABLE", "SHIPPED_GRID", "make_table"]
+
+SHIPPED_TABLE = Path(__file__).parent / "_data" / "smoke_table.csv"
+SHIPPED_GRID = DesignSpace(knobs=(
+    Knob("msb_bits", (2, 4)),
+    Knob("lsb_bits", (2, 4, 6)),
+    Knob("acc_bits", (4, 8, 32)),
+    Knob("width", (0.5, 1.0)),
+    Knob("noise", (0.5, 1.0)),
+))
+"""The coarse grid of the shipped table: 72 points, every knob at 2 or more values."""
+SCALARS = (
+    "accuracy", "model_size_bits", "model_size_mb", "hic_size_bits", "digital_size_bits", "fp32_size_bits",
+    "size_ratio", "n_weights", "n_hic_weights", "train_state_bits", "n_binary_devices", "n_multilevel_devices",
+    "max_write_cycles", "endurance_fraction", "msb_saturations", "saturated_codes", "train_seconds",
+    "images_per_second", "failed", "seed", "dataset", "version", "device",
+)
+
+
+def flatten(metrics: dict) -> dict:
+    """One evaluation as a flat row: knobs, scalars, one column per horizon."""
+    cfg = metrics["config"]
+    row = {k: cfg[k] for k in (*KNOBS, "fp32", "rounding")}
+    row["budget"] = metrics["budget"]["name"]
+    for k in SCALARS:
+        row[k] = metrics.get(k)
+    for kind in ("accuracy_drift", "accuracy_drift_gdc"):
+        for h in HORIZONS_S:
+            row[f"{kind}_{h}"] = None if metrics.get(kind) is None else metrics[kind][h]
+    return row
+
+
+def metrics_frame(rows: list[dict]) -> pd.DataFrame:
+    """Evaluations as a DataFrame, one row each (see :func:`flatten`)."""
+    return pd.DataFrame([flatten(m) for m in rows])
+
+
+def unflatten(row: dict) -> dict:
+    """A table row back into the metrics keys the reward reads."""
+    m = {k: row[k] for k in SCALARS if k in row}
+    for kind in ("accuracy_drift", "accuracy_drift_gdc"):
+        m[kind] = {h: row[f"{kind}_{h}"] for h in HORIZONS_S}
+    m["failed"] = bool(row.get("failed", False))
+    if m["failed"]:
+        m["accuracy_drift"] = m["accuracy_drift_gdc"] = None
+    return m
+
+
+class LookupTable:
+    """Evaluated points answered by their knobs; the grid is what the table covers."""
+
+    def __init__(self, source: str | os.PathLike | pd.DataFrame | None = None) -> None:
+        if source is None:
+            source = SHIPPED_TABLE
+        if isinstance(source, pd.DataFrame):
+            df = source.copy()
+            self.source = "DataFrame"
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise ValueError(f"lookup table {path} does not exist")
+            df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+            self.source = str(path)
+        missing = [c for c in (*KNOBS, "fp32", "accuracy", "size_ratio", "endurance_fraction") if c not in df.columns]
+        if missing:
+            raise ValueError(f"lookup table {self.source} lacks column(s) {missing}")
+        df = df[~df["fp32"].astype(bool)].reset_index(drop=True)
+        if df.empty:
+            raise ValueError(f"lookup table {self.source} has no HIC rows")
+        self.df = df
+        self._records = df.to_dict("records")
+        self._index = {self._key(r): i for i, r in enumerate(df[list(KNOBS)].itertuples(index=False))}
+
+    @staticmethod
+    def _key(values) -> tuple:
+        return tuple(round(float(v), 6) for v in values)
+
+    def knob_values(self) -> dict[str, tuple]:
+        return {k: tuple(sorted(self.df[k].unique().tolist())) for k in KNOBS}
+
+    def space(self, base: DesignSpace | None = None) -> DesignSpace:
+        """The design space this table covers: knobs with one value become fixed."""
+        base = base or DesignSpace()
+        knobs, fixed = [], []
+        for name, vals in self.knob_values().items():
+            if len(vals) > 1:
+                knobs.append(Knob(name, vals))
+            else:
+                fixed.append((name, vals[0]))
+        return DesignSpace(knobs=tuple(knobs), fixed=tuple(fixed), dataset=base.dataset, budget=base.budget,
+                           endurance_limit=base.endurance_limit, endurance_budget=base.endurance_budget,
+                           retrains=base.retrains, horizon=base.horizon)
+
+    def search_space(self, space: DesignSpace, noise_knob: bool | None = None) -> tuple[DesignSpace, tuple]:
+        """The part of the table's grid that ``space`` asks for: its fixed fields hold,
+        its settings carry over. Unless noise is searched (``noise_knob``, default:
+        whether ``space`` searches it) it leaves the action: returns the space and
+        the table's noise levels."""
+        covered = self.space(space)
+        for name, value in space.fixed:
+            if name in covered.names:
+                covered = covered.fix(name, value)
+        noise_knob = space.searches_noise if noise_knob is None else noise_knob
+        levels = tuple(self.knob_values()["noise"])
+        if not noise_knob and "noise" in covered.names:
+            covered = covered.fix("noise", levels[0])
+        return covered, levels
+
+    def lookup(self, config: HICConfig) -> dict:
+        """Metrics of ``config`` (with its config and budget); a point off the table is an error."""
+        key = self._key(getattr(config, k) for k in KNOBS)
+        i = self._index.get(key)
+        if i is None:
+            point = ", ".join(f"{k}={getattr(config, k)}" for k in KNOBS)
+            raise ValueError(f"design point ({point}) is not in lookup table {self.source}")
+        row = self._records[i]
+        m = unflatten(row)
+        m["config"] = config.to_dict()
+        m["budget"] = {"name": row.get("budget", "table")}
+        return m
+
+    def __len__(self) -> int:
+        return len(self.df)
+
+
+def make_table(space: DesignSpace = SHIPPED_GRID, budget="smoke", seed: int = 0, out: str | os.PathLike = SHIPPED_TABLE,
+               cache=None, progress: bool = True) -> Path:
+    """Evaluate every point of ``space`` (through ``cache``) and write the table to ``out``."""
+    from .cache import cached_evaluate, resolve_cache
+    from .data import load_dataset
+
+    cache = resolve_cache(cache)
+    ds = load_dataset(space.dataset)
+    points = list(space.points())
+    rows = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(points), desc="table", unit="point")
+    for cfg in points:
+        rows.append(cached_evaluate(cfg, budget, seed, ds, cache)[0])
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    out = Path(out)
+    tmp = out.with_name(out.name + ".tmp")
+    df = metrics_frame(rows)
+    (df.to_parquet if out.suffix == ".parquet" else df.to_csv)(tmp, index=False)
+    os.replace(tmp, out)
+    return out

@@ -1,0 +1,213 @@
+"""The Gymnasium environments: checkers, determinism, cache, lookup mode, bad input."""
+import doctest
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.error import ResetNeeded
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+from hicenv import env as env_module
+from hicenv.space import DesignSpace
+from hicenv.table import LookupTable
+
+# A two-point space at the smoke budget: every live step trains ResNet-32 for seconds.
+LIVE_SPACE = DesignSpace.default().fix("msb_bits", 4).fix("lsb_bits", 4).fix("width", 0.5).with_knob("acc_bits", [8, 32])
+
+
+@pytest.fixture(scope="module")
+def live_cache(tmp_path_factory):
+    """A cache holding both live points, so the checkers' repeated steps are served from it."""
+    path = tmp_path_factory.mktemp("cache") / "results.sqlite"
+    env = gymnasium.make("hicenv/HICDesign-v0", space=LIVE_SPACE, budget="smoke", cache=path, noise=1.0)
+    for a in range(2):
+        env.reset(seed=0)
+        env.step(np.array([a]))
+    return path
+
+
+def test_shipped_table_covers_a_coarse_grid():
+    t = LookupTable()
+    assert len(t) >= 64
+    values = t.knob_values()
+    assert all(len(v) >= 2 for v in values.values()), values
+    assert t.df["budget"].eq("smoke").all()
+    assert t.df["accuracy"].max() > 0.2  # the smoke runs learned something
+
+
+@pytest.mark.parametrize("env_id", ["hicenv/HICDesign-v0", "hicenv/HICDesignSeq-v0"])
+def test_checkers_pass_in_lookup_mode(env_id):
+    env = gymnasium.make(env_id, backend="table")
+    gym_check_env(env.unwrapped)
+    sb3_check_env(gymnasium.make(env_id, backend="table").unwrapped)
+
+
+@pytest.mark.parametrize("env_id", ["hicenv/HICDesign-v0", "hicenv/HICDesignSeq-v0"])
+def test_checkers_pass_at_the_smoke_budget(env_id, live_cache):
+    kw = dict(space=LIVE_SPACE, budget="smoke", cache=live_cache, noise=1.0)
+    gym_check_env(gymnasium.make(env_id, **kw).unwrapped)
+    sb3_check_env(gymnasium.make(env_id, **kw).unwrapped)
+
+
+def test_same_seed_and_action_same_reward_and_repeat_is_cached(live_cache, monkeypatch):
+    env = gymnasium.make("hicenv/HICDesign-v0", space=LIVE_SPACE, budget="smoke", cache=live_cache, noise=1.0)
+    env.reset(seed=3)
+    _, r1, term, trunc, info1 = env.step(np.array([1]))
+    assert term and not trunc and info1["cached"] and info1["source"] == "cache"
+
+    def no_training(*a, **k):
+        raise AssertionError("a cached point was trained again")
+
+    import hicenv.trainer
+
+    monkeypatch.setattr(hicenv.trainer, "evaluate", no_training)
+    env.reset(seed=3)
+    _, r2, *_ , info2 = env.step(np.array([1]))
+    assert r1 == r2 and info2["cached"]
+    assert info2["config"]["acc_bits"] == 32 and info2["config"]["width"] == 0.5
+    for k in ("accuracy", "accuracy_drift", "model_size_bits", "endurance_fraction", "write_cycles"):
+        assert k in info2
+
+
+def test_live_training_without_cache_is_deterministic():
+    space = LIVE_SPACE.fix("acc_bits", 8).with_knob("width", [0.25, 0.5])
+    budget = {"name": "tiny", "train_images": 128, "epochs": 1, "test_images": 64, "drift_test_images": 32,
+              "batch_size": 32, "depth": 8}
+    rewards = []
+    for _ in range(2):
+        env = gymnasium.make("hicenv/HICDesign-v0", space=space, budget=budget, cache=None)
+        env.reset(seed=1)
+        _, r, _, _, info = env.step(np.array([0]))
+        assert info["source"] == "train" and not info["cached"]
+        rewards.append(r)
+    assert rewards[0] == rewards[1]
+
+
+def test_lookup_mode_action_space_is_the_table_grid():
+    env = gymnasium.make("hicenv/HICDesign-v0", backend="table").unwrapped
+    t = LookupTable()
+    vals = t.knob_values()
+    assert list(env.space.names) == ["msb_bits", "lsb_bits", "acc_bits", "width"]
+    assert env.action_space.nvec.tolist() == [len(vals[k]) for k in env.space.names]
+    assert env.noise_levels == vals["noise"]  # noise is the episode's context, drawn from the table's levels
+    noises = set()
+    for i in range(30):
+        obs, info = env.reset(seed=i)
+        noises.add(info["noise"])
+        _, r, _, _, step_info = env.step(env.action_space.sample())
+        assert step_info["source"] == "table" and np.isfinite(r)
+        assert step_info["config"]["noise"] == info["noise"]
+        assert obs[0] == pytest.approx((info["noise"] - min(vals["noise"])) / (max(vals["noise"]) - min(vals["noise"])))
+    assert len(noises) == 2
+
+
+def test_reward_kwargs_change_the_reward():
+    a = np.array([1, 1, 1, 1])
+    rs = []
+    for w in (0.0, 1.0):
+        env = gymnasium.make("hicenv/HICDesign-v0", backend="table", size_weight=w, noise=1.0)
+        env.reset(seed=0)
+        _, r, _, _, info = env.step(a)
+        rs.append(r)
+    assert rs[0] - rs[1] == pytest.approx(info["size_ratio"])
+
+
+def test_point_missing_from_table_is_named(tmp_path):
+    df = LookupTable().df
+    df = df.drop(index=df.index[0])  # a hole in the grid
+    env = gymnasium.make("hicenv/HICDesign-v0", backend="table", table=df, noise=1.0).unwrapped
+    space = env.space
+    missing = LookupTable().df.iloc[0]
+    action = np.array([space.knobs[i].index(missing[k]) for i, k in enumerate(space.names)])
+    found = False
+    for seed in range(10):
+        env.reset(seed=seed)
+        try:
+            env.step(action)
+        except ValueError as e:
+            assert "not in lookup table" in str(e) and "msb_bits=" in str(e)
+            found = True
+            break
+    assert found or missing["noise"] != 1.0
+
+
+@pytest.mark.parametrize("action,err", [
+    (np.array([0, 0, 0]), "shape"),
+    (np.array([0, 0, 0, 99]), "outside"),
+    (np.array([0.5, 0, 0, 0]), "integer"),
+])
+def test_bad_actions(action, err):
+    env = gymnasium.make("hicenv/HICDesign-v0", backend="table").unwrapped
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=err):
+        env.step(action)
+
+
+def test_step_after_end_and_before_reset():
+    env = gymnasium.make("hicenv/HICDesign-v0", backend="table").unwrapped
+    with pytest.raises(ResetNeeded):
+        env.step(env.action_space.sample())
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+    with pytest.raises(ResetNeeded):
+        env.step(env.action_space.sample())
+    seq = gymnasium.make("hicenv/HICDesignSeq-v0", backend="table").unwrapped
+    seq.reset(seed=0)
+    with pytest.raises(ValueError, match="integer"):
+        seq.step(1.5)
+
+
+@pytest.mark.parametrize("kwargs,err", [
+    ({"backend": "tabel"}, "backend"),
+    ({"colour": "red"}, "colour"),
+    ({"backend": "table", "table": "/nonexistent.csv"}, "does not exist"),
+    ({"noise": -1.0}, "noise"),
+    ({"horizon": "2y"}, "horizon"),
+    ({"train_seed": -1}, "train_seed"),
+])
+def test_bad_kwargs_are_named(kwargs, err):
+    with pytest.raises((ValueError, TypeError), match=err):
+        gymnasium.make("hicenv/HICDesign-v0", **{"backend": "table", **kwargs})
+
+
+def test_failed_run_is_a_finished_episode_with_the_penalty():
+    env = gymnasium.make("hicenv/HICDesign-v0", space=LIVE_SPACE.fix("fp32", True), cache=None, failed_reward=-3.0,
+                         noise=1.0,
+                         budget={"name": "diverge", "train_images": 256, "epochs": 1, "test_images": 32,
+                                 "batch_size": 32, "depth": 8, "lr": 1e8, "momentum": 0.0})
+    env.reset(seed=0)
+    _, r, term, _, info = env.step(np.array([0]))
+    assert term and r == -3.0 and info["failed"] is True
+
+
+def test_sequential_env_chooses_one_knob_per_step():
+    env = gymnasium.make("hicenv/HICDesignSeq-v0", backend="table", noise=1.0).unwrapped
+    obs, _ = env.reset(seed=0)
+    assert env.action_space.n == int(env.space.nvec.max())
+    assert obs.shape == (3 + len(env.space.knobs),) and obs[3:].sum() == 0
+    rewards = []
+    for i in range(len(env.space.knobs)):
+        obs, r, term, trunc, info = env.step(env.action_space.n - 1)  # past a small knob: its last value
+        rewards.append(r)
+        assert obs[3 + i] > 0
+    assert term and rewards[:-1] == [0.0] * (len(rewards) - 1)
+    last = {k.name: k.values[-1] for k in env.space.knobs}
+    assert all(info["config"][k] == v for k, v in last.items())
+
+
+def test_make_vec_async_steps():
+    envs = gymnasium.make_vec("hicenv/HICDesign-v0", num_envs=2, vectorization_mode="async", backend="table")
+    try:
+        obs, _ = envs.reset(seed=0)
+        assert obs.shape == (2, 3)
+        obs, r, term, trunc, info = envs.step(envs.action_space.sample())
+        assert obs.shape == (2, 3) and term.all() and np.isfinite(r).all()
+        assert len(info["accuracy"]) == 2
+    finally:
+        envs.close()
+
+
+def test_docstring_examples_run():
+    res = doctest.testmod(env_module, optionflags=doctest.ELLIPSIS)
+    assert res.attempted >= 2 and res.failed == 0
