@@ -1,0 +1,11 @@
+"""Search agents over the HIC design space, installed as the import package ``hicenv_agents``.
+
+The folder is ``agents/`` in the repository; it installs under a unique import
+name because a top-level ``agents`` collides with other distributions
+(``openai-agents`` installs one). Modules:
+
+* :mod:`hicenv_agents.studyfile`: study files (TOML) and their validation;
+* :mod:`hicenv_agents.optuna_study`: Optuna studies, storages, workers;
+* :mod:`hicenv_agents.rl`: stable-baselines3 agents and the random-search baseline;
+* :mod:`hicenv_agents.compare`: agents side by side, hypervolume against evaluations.
+"""

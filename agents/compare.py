@@ -1,0 +1,108 @@
+"""Agents side by side: hypervolume of each one's front against the number of evaluations.
+
+Every agent gets the same number of evaluations and the same seeds, on the lookup
+table by default (seconds) or live training when asked. ArchGym (Krishnan et al.,
+2023) found that tuned agents end up close to each other; this shows where ours
+stand on our space.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from hicenv.pareto import front, hypervolume, save_figure, write_csv
+
+from .rl import _min_form, hv_reference, run_random, run_rl
+from .studyfile import StudySpec
+
+__all__ = ["AGENTS", "compare", "hypervolume_curve", "plot_curves"]
+
+AGENTS = ("random", "tpe", "nsga2", "ppo")
+
+
+def hypervolume_curve(designs: pd.DataFrame, ref) -> np.ndarray:
+    """Hypervolume of the front of the first k designs, for k = 1..len(designs)."""
+    out = np.zeros(len(designs))
+    for k in range(1, len(designs) + 1):
+        fr = front(designs.iloc[:k])
+        out[k - 1] = hypervolume(_min_form(fr), ref) if len(fr) else 0.0
+    return out
+
+
+def _optuna_designs(sampler: str, evaluations: int, seed: int, env_kwargs: dict) -> pd.DataFrame:
+    from .optuna_study import create_or_load, designs_frame, make_objective
+
+    backend = env_kwargs.get("backend", "table")
+    spec = StudySpec(name=f"compare-{sampler}-{seed}", trials=evaluations, sampler=sampler, seed=seed,
+                     backend=backend, table=env_kwargs.get("table"),
+                     budget=env_kwargs.get("budget", "proxy"), space=_space_dict(env_kwargs), noise=1.0)
+    study = create_or_load(spec, optuna.storages.InMemoryStorage())
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study.optimize(make_objective(spec, cache=env_kwargs.get("cache", "default")), n_trials=evaluations)
+    df = designs_frame(study).sort_values("trial").reset_index(drop=True)
+    df["agent"] = sampler
+    return df
+
+
+def _space_dict(env_kwargs: dict) -> dict:
+    """The space the environment would search, as a study file's [space] table."""
+    import gymnasium
+
+    env = gymnasium.make("hicenv/HICDesign-v0", **{**env_kwargs, "noise": 1.0}).unwrapped
+    d = env.space.to_dict()
+    d.pop("dataset", None), d.pop("budget", None)
+    return d
+
+
+def compare(agents=AGENTS, evaluations: int = 50, seeds=(0, 1, 2), env_kwargs: dict | None = None,
+            out: str | os.PathLike = "compare.csv", plot: str | os.PathLike | None = "compare.png") -> pd.DataFrame:
+    """Run each agent for ``evaluations`` designs per seed; write the hypervolume curves."""
+    env_kwargs = {"backend": "table", **dict(env_kwargs or {}), "noise": 1.0}
+    unknown = [a for a in agents if a not in AGENTS]
+    if unknown:
+        raise ValueError(f"unknown agent(s) {unknown}; agents: {', '.join(AGENTS)}")
+    import gymnasium
+
+    space = gymnasium.make("hicenv/HICDesign-v0", **env_kwargs).unwrapped.space
+    ref = hv_reference(space.endurance_budget / space.retrains)
+    curves = []
+    for agent in agents:
+        for seed in seeds:
+            if agent == "random":
+                designs = run_random(evaluations, seed, env_kwargs).designs
+            elif agent == "ppo":
+                designs = run_rl("ppo", timesteps=evaluations, seed=seed, env_kwargs=env_kwargs).designs
+            else:
+                designs = _optuna_designs(agent, evaluations, seed, env_kwargs)
+            hv = hypervolume_curve(designs.iloc[:evaluations], ref)
+            curves.append(pd.DataFrame({"agent": agent, "seed": seed, "evaluations": np.arange(1, len(hv) + 1),
+                                        "hypervolume": hv}))
+    df = pd.concat(curves, ignore_index=True)
+    write_csv(df, out)
+    if plot:
+        plot_curves(df, plot)
+    return df
+
+
+def plot_curves(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Median hypervolume over seeds against evaluations, with the min-max band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    for agent, g in df.groupby("agent", sort=False):
+        stats = g.groupby("evaluations")["hypervolume"].agg(["median", "min", "max"])
+        ax.plot(stats.index, stats["median"], label=agent, lw=1.6)
+        ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.15)
+    ax.set_xlabel("evaluated designs")
+    ax.set_ylabel("hypervolume of the front")
+    ax.set_title(f"agents on the same budget ({df['seed'].nunique()} seeds; band: min-max)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return save_figure(fig, path)

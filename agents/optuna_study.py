@@ -1,0 +1,288 @@
+"""Optuna studies over the HIC design space: samplers, storages, objective, workers.
+
+Reads top to bottom: resolve the storage and sampler, create or load the study
+(its :class:`~hicenv_agents.studyfile.StudySpec` travels in the study's user
+attributes, so a worker on another machine needs only the storage URL and the
+name), then optimise. Each finished trial stores its whole designs-table row
+as the user attribute ``row``, so the Pareto export never retrains.
+
+Storages: none (in memory), a journal file (``*.log``/``*.journal``: one machine,
+many processes), ``sqlite:///file.db`` (one machine) and ``postgresql://...``
+(many machines). SQLite and PostgreSQL get heartbeats: a trial whose worker was
+killed is marked failed after the grace period and retried once by another worker
+(``RetryHeartbeatStaleTrialCallback``). The journal storage has no heartbeat in Optuna.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import replace
+from functools import partial
+from typing import Callable
+
+import warnings
+
+import optuna
+from optuna.exceptions import ExperimentalWarning
+from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+from hicenv.cache import cached_evaluate, resolve_cache
+from hicenv.pareto import OBJECTIVES, design_row, front
+from hicenv.reward import objectives, reward
+
+from .studyfile import StudySpec
+
+__all__ = ["resolve_storage", "make_sampler", "create_or_load", "make_objective", "run_study", "run_worker",
+           "designs_frame", "HEARTBEAT_S", "GRACE_S"]
+
+HEARTBEAT_S = int(os.environ.get("HICENV_HEARTBEAT_S", 5))
+"""Seconds between a running trial's heartbeats (RDB storages; ``$HICENV_HEARTBEAT_S``)."""
+GRACE_S = int(os.environ.get("HICENV_GRACE_S", 20))
+"""Seconds without a heartbeat after which a running trial counts as failed (``$HICENV_GRACE_S``)."""
+NSGA2_POPULATION = 8
+"""NSGA-II generation size: small, because a study on this CPU runs tens of trials, not thousands."""
+_SPEC_ATTR = "hicenv_spec"
+
+
+def resolve_storage(url: str | None, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S):
+    """None or "memory" -> in memory; a .log/.journal path -> journal file; sqlite:// or
+    postgresql:// -> RDB storage with heartbeats and one retry of a killed worker's trial."""
+    if url is None or url == "memory":
+        return optuna.storages.InMemoryStorage()
+    if url.endswith((".log", ".journal")) and "://" not in url:
+        from optuna.storages.journal import JournalFileBackend
+
+        os.makedirs(os.path.dirname(os.path.abspath(url)), exist_ok=True)
+        return optuna.storages.JournalStorage(JournalFileBackend(url))
+    if url.startswith(("sqlite://", "postgresql", "mysql")):
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.8
+                warnings.simplefilter("ignore", ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url, heartbeat_interval=heartbeat_s, grace_period=grace_s,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+                    engine_kwargs={"pool_pre_ping": True},
+                )
+        except Exception as e:  # sqlalchemy's connection errors, missing drivers
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ValueError(f"cannot open storage {_redact(url)}: {first}") from None
+    raise ValueError(f"unknown storage {url!r}: give a .log/.journal file, sqlite:///FILE or postgresql://...")
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for error messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        cred, host = rest.rsplit("@", 1)
+        return f"{scheme}://{cred.split(':', 1)[0]}:***@{host}"
+    return url
+
+
+def _feasible(trial: optuna.trial.FrozenTrial) -> bool:
+    """Extrapolated wear within the endurance budget (the constraint value <= 0)."""
+    return all(v <= 0 for v in dict(trial.constraints or {}).values())
+
+
+def make_sampler(name: str, seed: int, space=None) -> optuna.samplers.BaseSampler:
+    """A seeded sampler by name; ``grid`` walks every point of ``space`` (a DesignSpace).
+    Constraints reach TPE, NSGA-II and GP through ``Trial.set_constraint``."""
+    if name == "grid":
+        if space is None:
+            raise ValueError("the grid sampler needs the design space")
+        return optuna.samplers.GridSampler({k.name: list(k.values) for k in space.knobs}, seed=seed)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=NSGA2_POPULATION)
+    if name == "gp":
+        return optuna.samplers.GPSampler(seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    raise ValueError(f"unknown sampler {name!r}; samplers: tpe, nsga2, gp, random, grid")
+
+
+def make_pruner(name: str) -> optuna.pruners.BasePruner:
+    return {"none": optuna.pruners.NopPruner, "median": optuna.pruners.MedianPruner,
+            "halving": optuna.pruners.SuccessiveHalvingPruner}[name]()
+
+
+def _directions(spec: StudySpec) -> list[str]:
+    return ["maximize", "minimize", "minimize"] if spec.mode == "multi" else ["maximize"]
+
+
+def create_or_load(spec: StudySpec, storage, study_name: str | None = None) -> optuna.Study:
+    """Create the study, or load it to resume; an existing study with other objectives is refused."""
+    name = study_name or spec.name
+    sampler = make_sampler(spec.sampler, spec.seed, space=spec.design_space())
+    pruner = make_pruner(spec.pruner)
+    try:
+        existing = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+    except KeyError:
+        existing = None
+    if existing is not None:
+        stored = existing.user_attrs.get(_SPEC_ATTR)
+        dirs = [d.name.lower() for d in existing.directions]
+        if dirs != _directions(spec):
+            raise ValueError(f"study {name!r} exists with objectives {dirs}, not {_directions(spec)}; "
+                             "pick another --study-name")
+        if stored is not None and StudySpec.from_dict(stored).design_space() != spec.design_space():
+            raise ValueError(f"study {name!r} exists with another design space; pick another --study-name")
+        return existing
+    for attempt in range(5):  # two workers creating one new study race on the schema
+        try:
+            study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
+                                        directions=_directions(spec), load_if_exists=True)
+            break
+        except Exception:
+            if attempt == 4:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    study.set_user_attr(_SPEC_ATTR, spec.to_dict())
+    if spec.include_fp32:
+        _enqueue_baselines(study, spec)
+    return study
+
+
+def load_spec(study: optuna.Study) -> StudySpec:
+    stored = study.user_attrs.get(_SPEC_ATTR)
+    if stored is None:
+        raise ValueError(f"study {study.study_name!r} was not created by hicenv (no stored spec)")
+    return StudySpec.from_dict(stored)
+
+
+def _enqueue_baselines(study: optuna.Study, spec: StudySpec) -> None:
+    """One FP32 baseline trial per width of the space (its bit knobs are ignored)."""
+    space = spec.design_space()
+    base = {k.name: k.values[0] for k in space.knobs}
+    widths = next((k.values for k in space.knobs if k.name == "width"), (None,))
+    for w in widths:
+        params = dict(base) if w is None else {**base, "width": w}
+        study.enqueue_trial(params, user_attrs={"fp32": True}, skip_if_exists=True)
+
+
+def _report_and_prune(trial: optuna.Trial, epoch: int, m: dict) -> None:
+    """The trainer's per-epoch hook: report accuracy, stop the run if the pruner says so."""
+    trial.report(m["accuracy"], epoch)
+    if trial.should_prune():
+        raise optuna.TrialPruned(f"pruned after epoch {epoch + 1}")
+
+
+def make_objective(spec: StudySpec, device: str | None = None, cache="default") -> Callable:
+    """The function Optuna calls per trial: suggest, evaluate (cached), record, return."""
+    space = spec.design_space()
+    weights = spec.reward_weights()
+    budget = spec.get_budget()
+    table = None
+    if spec.backend == "table":
+        from hicenv.table import LookupTable
+
+        table = LookupTable(spec.table)
+    cache = resolve_cache(cache) if table is None else None
+    dataset_cache = {}
+
+    def objective(trial: optuna.Trial):
+        context = {} if space.searches_noise else {"noise": spec.noise}
+        config = space.suggest(trial, **context)
+        if trial.user_attrs.get("fp32"):
+            config = replace(config, fp32=True)
+        if table is not None:
+            metrics = table.lookup(config)
+        else:
+            if "ds" not in dataset_cache:
+                from hicenv.data import load_dataset
+
+                dataset_cache["ds"] = load_dataset(space.dataset)
+            on_epoch = None if spec.pruner == "none" else partial(_report_and_prune, trial)
+            metrics, _ = cached_evaluate(config, budget, spec.train_seed, dataset_cache["ds"],
+                                         cache if on_epoch is None else None, device=device, on_epoch=on_epoch)
+        row = design_row(metrics, space.horizon, weights.compensate, trial=trial.number, study=trial.study.study_name)
+        wear = float(metrics["endurance_fraction"]) * space.retrains
+        trial.set_constraint("endurance", wear / space.endurance_budget - 1.0)
+        trial.set_user_attr("row", json.loads(json.dumps(row, default=float)))
+        if spec.mode == "multi":
+            return objectives(metrics, space.horizon, weights.compensate)
+        return reward(metrics, weights, space.horizon, space.endurance_budget, space.retrains)
+
+    return objective
+
+
+def designs_frame(study: optuna.Study, only_complete: bool = True):
+    """Every finished trial's designs-table row (knobs, objectives, metrics, trial, study)."""
+    import pandas as pd
+
+    states = (optuna.trial.TrialState.COMPLETE,) if only_complete else None
+    trials = [t for t in study.get_trials(deepcopy=False, states=states) if "row" in t.user_attrs]
+    return pd.DataFrame([{**t.user_attrs["row"], "feasible": _feasible(t)} for t in trials])
+
+
+def _optimize(study: optuna.Study, objective: Callable, trials: int, progress: bool) -> None:
+    """``study.optimize`` with a bar over trials showing the Pareto-front size (or best value)."""
+    callbacks, bar = [], None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=trials, desc=study.study_name, unit="trial", dynamic_ncols=True)
+
+        def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            bar.update(1)
+            if len(study.directions) > 1:
+                bar.set_postfix(front=len(study.best_trials))
+            elif trial.state == optuna.trial.TrialState.COMPLETE:
+                bar.set_postfix(best=f"{study.best_value:.4f}")
+
+        callbacks.append(callback)
+    try:
+        study.optimize(objective, n_trials=trials, callbacks=callbacks)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def run_study(spec: StudySpec, storage_url: str | None = None, study_name: str | None = None,
+              device: str | None = None, progress: bool = False, cache="default") -> optuna.Study:
+    """Run the study until it holds ``spec.trials`` finished trials (so a rerun resumes)."""
+    storage = resolve_storage(storage_url)
+    study = create_or_load(spec, storage, study_name)
+    done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
+                                                         optuna.trial.TrialState.PRUNED)))
+    _optimize(study, make_objective(spec, device, cache), max(0, spec.trials - done), progress)
+    return study
+
+
+def run_worker(storage_url: str, study_name: str, trials: int, device: str | None = None,
+               progress: bool = False, cache="default") -> optuna.Study:
+    """Join an existing study from another process or machine and run ``trials`` trials."""
+    if device is None:
+        device = _pinned_device()
+    storage = resolve_storage(storage_url)
+    try:
+        probe = optuna.load_study(study_name=study_name, storage=storage)
+    except KeyError:
+        raise ValueError(f"no study {study_name!r} in {_redact(storage_url)}; create it with hicenv study") from None
+    spec = load_spec(probe)
+    # Each worker seeds its sampler apart, or two workers would propose the same points.
+    sampler = make_sampler(spec.sampler, spec.seed + os.getpid(), space=spec.design_space())
+    study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler, pruner=make_pruner(spec.pruner))
+    _optimize(study, make_objective(spec, device, cache), trials, progress)
+    return study
+
+
+def _pinned_device() -> str | None:
+    """With several GPUs, one per worker: ``$LOCAL_RANK`` or the process id picks it."""
+    import torch
+
+    n = torch.cuda.device_count()
+    if n <= 1:
+        return None
+    index = int(os.environ.get("LOCAL_RANK", os.getpid())) % n
+    return f"cuda:{index}"
+
+
+def pareto_of(study: optuna.Study):
+    """(front, all designs) of a stored study; an empty study is an error."""
+    df = designs_frame(study)
+    if df.empty:
+        raise ValueError(f"study {study.study_name!r} has no finished trials: no front to export")
+    feasible = df[df["feasible"]] if "feasible" in df else df
+    return front(feasible if len(feasible) else df, OBJECTIVES), df

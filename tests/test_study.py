@@ -1,0 +1,146 @@
+"""Optuna studies through the command line: fronts, resume, storages, bad input."""
+import os
+import subprocess
+import sys
+
+import optuna
+import pandas as pd
+import pytest
+
+TABLE_STUDY = """
+name = "tbl"
+trials = {trials}
+sampler = "{sampler}"
+seed = 0
+backend = "table"
+noise = 1.0
+"""
+
+
+def hicenv(*args, timeout=600, cwd=None):
+    return subprocess.run([sys.executable, "-m", "hicenv.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
+def assert_mutually_non_dominated(df):
+    """Recomputed here, independently of hicenv.pareto: no row dominates another."""
+    acc, size, frac = (df[c].to_numpy(float) for c in ("horizon_accuracy", "size_ratio", "endurance_fraction"))
+    for i in range(len(df)):
+        for j in range(len(df)):
+            if i == j:
+                continue
+            no_worse = acc[j] >= acc[i] and size[j] <= size[i] and frac[j] <= frac[i]
+            better = acc[j] > acc[i] or size[j] < size[i] or frac[j] < frac[i]
+            assert not (no_worse and better), f"row {j} dominates row {i}"
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "nsga2", "random", "gp"])
+def test_table_study_writes_a_non_dominated_front(tmp_path, sampler):
+    f = tmp_path / "s.toml"
+    f.write_text(TABLE_STUDY.format(trials=12, sampler=sampler))
+    p = hicenv("study", f, "--out", tmp_path / "front.csv", "--all", tmp_path / "all.csv", "--plot", tmp_path / "p.png")
+    assert p.returncode == 0, p.stderr
+    front, every = pd.read_csv(tmp_path / "front.csv"), pd.read_csv(tmp_path / "all.csv")
+    assert len(every) == 12 and 1 <= len(front) <= 12
+    assert_mutually_non_dominated(front)
+    for col in ("msb_bits", "lsb_bits", "acc_bits", "width", "trial", "study", "horizon_accuracy", "size_ratio",
+                "endurance_fraction", "accuracy", "model_size_bits", "max_write_cycles"):
+        assert col in front.columns, col
+    assert (tmp_path / "p.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_quick_study_file_runs_live_and_writes_its_front(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = tmp_path / "pareto.csv"
+    p = hicenv("study", os.path.join(root, "studies", "quick.toml"), "--out", out, "--cache", tmp_path / "c.sqlite",
+               timeout=900)
+    assert p.returncode == 0, p.stderr
+    front = pd.read_csv(out)
+    assert len(front) >= 1 and front["budget"].eq("quick").all()
+    assert_mutually_non_dominated(front)
+    assert front["horizon_accuracy"].max() > 0.3
+
+
+def test_interrupted_study_resumes_with_every_finished_trial(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(TABLE_STUDY.format(trials=5, sampler="tpe"))
+    journal = tmp_path / "study.log"
+    assert hicenv("study", f, "--storage", journal).returncode == 0
+    first = optuna.load_study(study_name="tbl", storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(journal))))
+    values = [t.values for t in first.trials]
+    assert len(values) == 5
+    p = hicenv("study", f, "--storage", journal, "--trials", 9)
+    assert p.returncode == 0, p.stderr
+    again = optuna.load_study(study_name="tbl", storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(journal))))
+    assert len(again.trials) == 9 and [t.values for t in again.trials[:5]] == values
+
+
+def test_sqlite_storage_and_pareto_command(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(TABLE_STUDY.format(trials=6, sampler="random"))
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    assert hicenv("study", f, "--storage", url).returncode == 0
+    p = hicenv("pareto", "--storage", url, "--study-name", "tbl", "--out", tmp_path / "f.csv",
+               "--plot", tmp_path / "f.png")
+    assert p.returncode == 0, p.stderr
+    assert_mutually_non_dominated(pd.read_csv(tmp_path / "f.csv"))
+
+
+def test_bad_input_gets_one_line_and_exit_2_and_changes_nothing(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(TABLE_STUDY.format(trials=3, sampler="tpe"))
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    assert hicenv("study", f, "--storage", url).returncode == 0
+    before = (tmp_path / "s.db").read_bytes()
+    reward = tmp_path / "r.toml"
+    reward.write_text(TABLE_STUDY.format(trials=3, sampler="tpe") + 'mode = "reward"\n')
+    cases = [
+        ("study", reward, "--storage", url),  # an existing study with other objectives
+        ("study", tmp_path / "missing.toml"),
+        ("study", f, "--storage", "ftp://example/x"),
+        ("study", f, "--storage", "postgresql+psycopg://nobody:pw@127.0.0.1:1/none"),
+        ("pareto", "--storage", url, "--study-name", "absent"),
+    ]
+    for args in cases:
+        p = hicenv(*args)
+        assert p.returncode == 2, (args, p.stderr)
+        assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert "pw" not in p.stderr  # no password in messages
+    assert (tmp_path / "s.db").read_bytes() == before
+    empty = tmp_path / "e.toml"
+    empty.write_text(TABLE_STUDY.format(trials=0, sampler="tpe").replace('"tbl"', '"empty"'))
+    assert hicenv("study", empty, "--storage", url).returncode == 0
+    p = hicenv("pareto", "--storage", url, "--study-name", "empty")
+    assert p.returncode == 2 and "no finished trials" in p.stderr
+
+
+def test_reward_mode_prunes_with_a_pruner(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text("""
+name = "pruned"
+trials = 6
+sampler = "random"
+mode = "reward"
+pruner = "median"
+noise = 1.0
+[budget]
+train_images = 128
+epochs = 3
+test_images = 64
+drift_test_images = 32
+batch_size = 32
+depth = 8
+[space]
+knobs = { msb_bits = [1, 4], width = [0.25, 0.5] }
+fixed = { lsb_bits = 4, acc_bits = 8 }
+""")
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    p = hicenv("study", f, "--storage", url, "--cache", tmp_path / "c.sqlite")
+    assert p.returncode == 0, p.stderr
+    study = optuna.load_study(study_name="pruned", storage=url)
+    states = [t.state for t in study.trials]
+    assert len(states) == 6
+    assert all(len(t.intermediate_values) >= 1 for t in study.trials)  # accuracy reported per epoch
