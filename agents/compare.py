@@ -16,7 +16,7 @@ import pandas as pd
 
 from hicenv.pareto import front, hypervolume, save_figure, write_csv
 
-from .rl import _min_form, hv_reference, run_random, run_rl
+from .rl import HV_REFERENCE, hv_points, run_random, run_rl
 from .studyfile import StudySpec
 
 __all__ = ["AGENTS", "compare", "hypervolume_curve", "plot_curves"]
@@ -24,12 +24,12 @@ __all__ = ["AGENTS", "compare", "hypervolume_curve", "plot_curves"]
 AGENTS = ("random", "tpe", "nsga2", "ppo")
 
 
-def hypervolume_curve(designs: pd.DataFrame, ref) -> np.ndarray:
-    """Hypervolume of the front of the first k designs, for k = 1..len(designs)."""
+def hypervolume_curve(designs: pd.DataFrame, endurance_bound: float) -> np.ndarray:
+    """Hypervolume (normalised axes, :data:`HV_REFERENCE`) of the front of the first k designs."""
     out = np.zeros(len(designs))
     for k in range(1, len(designs) + 1):
         fr = front(designs.iloc[:k])
-        out[k - 1] = hypervolume(_min_form(fr), ref) if len(fr) else 0.0
+        out[k - 1] = hypervolume(hv_points(fr, endurance_bound), HV_REFERENCE) if len(fr) else 0.0
     return out
 
 
@@ -68,7 +68,7 @@ def compare(agents=AGENTS, evaluations: int = 50, seeds=(0, 1, 2), env_kwargs: d
     import gymnasium
 
     space = gymnasium.make("hicenv/HICDesign-v0", **env_kwargs).unwrapped.space
-    ref = hv_reference(space.endurance_budget / space.retrains)
+    bound = space.endurance_budget / space.retrains
     curves = []
     for agent in agents:
         for seed in seeds:
@@ -78,7 +78,7 @@ def compare(agents=AGENTS, evaluations: int = 50, seeds=(0, 1, 2), env_kwargs: d
                 designs = run_rl("ppo", timesteps=evaluations, seed=seed, env_kwargs=env_kwargs).designs
             else:
                 designs = _optuna_designs(agent, evaluations, seed, env_kwargs)
-            hv = hypervolume_curve(designs.iloc[:evaluations], ref)
+            hv = hypervolume_curve(designs.iloc[:evaluations], bound)
             curves.append(pd.DataFrame({"agent": agent, "seed": seed, "evaluations": np.arange(1, len(hv) + 1),
                                         "hypervolume": hv}))
     df = pd.concat(curves, ignore_index=True)

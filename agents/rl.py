@@ -24,7 +24,7 @@ import pandas as pd
 import hicenv  # noqa: F401  (registers the environments)
 from hicenv.pareto import OBJECTIVES, design_row, front, hypervolume, write_csv
 
-__all__ = ["RLRun", "run_rl", "run_random", "ALGOS", "hv_reference"]
+__all__ = ["RLRun", "run_rl", "run_random", "ALGOS", "HV_REFERENCE", "hv_points"]
 
 ALGOS = ("ppo", "a2c", "dqn")
 
@@ -39,13 +39,16 @@ class RLRun:
     extra: dict = field(default_factory=dict)
 
 
-def hv_reference(endurance_fraction_bound: float) -> tuple[float, float, float]:
-    """Hypervolume reference in minimisation form: accuracy 0, FP32 size, the wear bound."""
-    return (0.0, 1.0, endurance_fraction_bound)
+HV_REFERENCE = (0.0, 1.0, 1.0)
+"""Hypervolume reference in the normalised minimisation form of :func:`hv_points`:
+accuracy 0, the FP32 model's size, wear at the endurance budget."""
 
 
-def _min_form(df: pd.DataFrame) -> np.ndarray:
-    return np.c_[-df["horizon_accuracy"].to_numpy(), df["size_ratio"].to_numpy(), df["endurance_fraction"].to_numpy()]
+def hv_points(df: pd.DataFrame, endurance_bound: float) -> np.ndarray:
+    """Designs as (-accuracy, size ratio, endurance fraction / bound): every axis of order one,
+    so a hypervolume weighs them alike (raw endurance fractions are about 1e-7)."""
+    return np.c_[-df["horizon_accuracy"].to_numpy(float), df["size_ratio"].to_numpy(float),
+                 df["endurance_fraction"].to_numpy(float) / endurance_bound]
 
 
 class _Recorder:
@@ -54,8 +57,8 @@ class _Recorder:
     The front is kept incrementally (each new design is compared with the front
     only), so recording stays O(front) per design over thousands of steps."""
 
-    def __init__(self, agent: str, horizon: str, logdir: str | None, hv_ref) -> None:
-        self.agent, self.horizon, self.rows, self.hv_ref = agent, horizon, [], hv_ref
+    def __init__(self, agent: str, horizon: str, logdir: str | None, endurance_bound: float) -> None:
+        self.agent, self.horizon, self.rows, self.bound = agent, horizon, [], endurance_bound
         self.front = np.empty((0, 3))
         self.writer = None
         if logdir:
@@ -77,7 +80,7 @@ class _Recorder:
                          reward=info.get("reward"), source=info.get("source"))
         self.rows.append(row)
         if not row.get("failed"):
-            self._update_front(np.array([-row["horizon_accuracy"], row["size_ratio"], row["endurance_fraction"]]))
+            self._update_front(hv_points(pd.DataFrame([row]), self.bound)[0])
         if self.writer is not None:
             n = len(self.rows)
             self.writer.add_scalar("design/horizon_accuracy", row["horizon_accuracy"], n)
@@ -85,7 +88,7 @@ class _Recorder:
             self.writer.add_scalar("design/reward", row["reward"], n)
             self.writer.add_scalar("hw/endurance_fraction", row["endurance_fraction"], n)
             if n % 10 == 0:
-                self.writer.add_scalar("search/hypervolume", hypervolume(self.front, self.hv_ref), n)
+                self.writer.add_scalar("search/hypervolume", hypervolume(self.front, HV_REFERENCE), n)
                 self.writer.add_scalar("search/front_size", len(self.front), n)
 
     def frame(self) -> pd.DataFrame:
@@ -126,7 +129,7 @@ def run_rl(
     env_kwargs = dict(env_kwargs or {})
     probe = gymnasium.make(_env_id(algo), **env_kwargs).unwrapped  # validates the kwargs here, not in a worker
     space = probe.space
-    recorder = _Recorder(algo, space.horizon, logdir, hv_reference(space.endurance_budget / space.retrains))
+    recorder = _Recorder(algo, space.horizon, logdir, space.endurance_budget / space.retrains)
 
     # Environments: worker processes share the SQLite result cache.
     vec_cls = SubprocVecEnv if n_envs > 1 else DummyVecEnv
@@ -176,7 +179,7 @@ def run_random(episodes: int = 100, seed: int = 0, env_kwargs: dict | None = Non
     """The baseline: uniformly random design points, one per episode."""
     env = gymnasium.make("hicenv/HICDesign-v0", **dict(env_kwargs or {}))
     space = env.unwrapped.space
-    recorder = _Recorder("random", space.horizon, logdir, hv_reference(space.endurance_budget / space.retrains))
+    recorder = _Recorder("random", space.horizon, logdir, space.endurance_budget / space.retrains)
     env.action_space.seed(seed)
     t0 = time.perf_counter()
     for episode in range(episodes):
