@@ -12,6 +12,7 @@ import math
 import platform
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
@@ -279,9 +280,11 @@ def evaluate(
     drift_test = Batches(ds.x_test[te[:n_drift]], ds.y_test[te[:n_drift]], eval_bs, dev,
                          mean=train.mean, std=train.std, channels_last=cl)
 
-    with torch.backends.mkldnn.flags(enabled=use_onednn(config.width, dev)):
-        return _train_and_measure(config, budget, seed, ds, dev, g_model, g_dev, train, test, drift_test,
-                                  len(tr), len(te), n_drift, progress, on_epoch)
+    with warnings.catch_warnings():  # flags() warns about Intel-GPU TF32 on every CPU build
+        warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")
+        with torch.backends.mkldnn.flags(enabled=use_onednn(config.width, dev)):
+            return _train_and_measure(config, budget, seed, ds, dev, g_model, g_dev, train, test, drift_test,
+                                      len(tr), len(te), n_drift, progress, on_epoch)
 
 
 def _train_and_measure(config, budget, seed, ds, dev, g_model, g_dev, train, test, drift_test,
