@@ -206,9 +206,12 @@ def build(
     device: torch.device,
     g_model: torch.Generator,
     g_dev: torch.Generator,
+    channels_last: bool | None = None,
 ) -> tuple[nn.Module, HybridWeights | None, torch.optim.Optimizer]:
-    """The network, its HIC weights (None for the baseline) and the digital optimiser."""
-    cl = use_channels_last(config.width, device)
+    """The network, its HIC weights (None for the baseline) and the digital optimiser.
+
+    ``channels_last`` None picks :func:`use_channels_last`; benchmarks set it to measure it."""
+    cl = use_channels_last(config.width, device) if channels_last is None else channels_last
     model = resnet(budget.depth, config.width, in_channels, num_classes, g_model)
     model = model.to(device, memory_format=torch.channels_last if cl else torch.contiguous_format)
     hw = None
