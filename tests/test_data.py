@@ -166,3 +166,25 @@ def test_augmentation_crops_and_flips_whole_batches_reproducibly():
     assert bright.sum() < 64 and bright.sum() > 10
     assert (cols[bright] >= 4).any() and (cols[bright] < 4).any()
     assert len(set(pos[bright].tolist())) > 3
+
+
+def test_cifar10_download_checks_md5_and_leaves_nothing_on_failure(tmp_path):
+    """The download path, against a local archive (tests never touch the network)."""
+    import hashlib
+    import tarfile
+
+    src = tmp_path / "src"
+    write_cifar(src)
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(src / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    url = archive.as_uri()
+    bad_root = tmp_path / "bad"
+    with pytest.raises(ValueError, match="MD5"):
+        data.download_cifar10(bad_root, url=url, md5="0" * 32)
+    assert list(bad_root.iterdir()) == []  # nothing half-written
+    root = tmp_path / "data"
+    data.download_cifar10(root, url=url, md5=md5)
+    ds = read_cifar10(root)
+    assert ds.x_train.shape == (24, 3, 32, 32)
