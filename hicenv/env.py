@@ -67,8 +67,12 @@ class _DesignBase(gym.Env):
             self.table = LookupTable(table)
             # The action space is the grid the table covers, narrowed by fixed fields.
             covered, table_noise = self.table.search_space(space)
-            if noise is None and not space.searches_noise:
-                noise = table_noise
+            if not space.searches_noise:
+                noise = table_noise if noise is None else noise
+                levels = [noise] if isinstance(noise, (int, float)) else list(noise)
+                off = [v for v in levels if not any(abs(float(v) - t) < 1e-9 for t in table_noise)]
+                if off:
+                    raise ValueError(f"noise level(s) {off} are not in the lookup table (levels {list(table_noise)})")
             space = covered
             self.budget = None
         else:

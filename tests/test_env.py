@@ -163,6 +163,7 @@ def test_step_after_end_and_before_reset():
     ({"colour": "red"}, "colour"),
     ({"backend": "table", "table": "/nonexistent.csv"}, "does not exist"),
     ({"noise": -1.0}, "noise"),
+    ({"noise": 1.3}, "not in the lookup table"),
     ({"horizon": "2y"}, "horizon"),
     ({"train_seed": -1}, "train_seed"),
 ])
