@@ -265,6 +265,15 @@ def evaluate(
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, data_root, download)
     dev = _resolve_device(device)
 
+    with warnings.catch_warnings():  # flags() warns about Intel-GPU TF32 on every CPU build
+        warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")
+        with torch.backends.mkldnn.flags(enabled=use_onednn(config.width, dev)):
+            return _train_and_measure(config, budget, seed, ds, dev, progress, on_epoch)
+
+
+def _train_and_measure(config: HICConfig, budget: Budget, seed: int, ds: Dataset, dev: torch.device,
+                       progress: bool, on_epoch) -> dict:
+    """The body of :func:`evaluate`, under the convolution-kernel settings it picked."""
     # Independent streams from one seed: init, data order and augmentation, devices.
     s_model, s_data, s_dev = (int(s) for s in np.random.SeedSequence(seed).generate_state(3))
     g_model = torch.Generator().manual_seed(s_model)
@@ -283,17 +292,7 @@ def evaluate(
     drift_test = Batches(ds.x_test[te[:n_drift]], ds.y_test[te[:n_drift]], eval_bs, dev,
                          mean=train.mean, std=train.std, channels_last=cl)
 
-    with warnings.catch_warnings():  # flags() warns about Intel-GPU TF32 on every CPU build
-        warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")
-        with torch.backends.mkldnn.flags(enabled=use_onednn(config.width, dev)):
-            return _train_and_measure(config, budget, seed, ds, dev, g_model, g_dev, train, test, drift_test,
-                                      len(tr), len(te), n_drift, progress, on_epoch)
-
-
-def _train_and_measure(config, budget, seed, ds, dev, g_model, g_dev, train, test, drift_test,
-                       n_train, n_test, n_drift, progress, on_epoch) -> dict:
-    """The training loop and the post-training reads of :func:`evaluate`."""
-    model, hw, opt = build(config, budget, ds.in_channels, ds.num_classes, dev, g_model, g_dev)
+    model, hw, opt = build(config, budget, ds.in_channels, ds.num_classes, dev, g_model, g_dev, channels_last=cl)
     hic_names = hic_layer_names(model)
 
     total_steps = budget.epochs * len(train)
@@ -373,8 +372,8 @@ def _train_and_measure(config, budget, seed, ds, dev, g_model, g_dev, train, tes
         config=config.to_dict(),
         budget=budget.to_dict(),
         dataset=ds.name,
-        train_images=n_train,
-        test_images=n_test,
+        train_images=len(tr),
+        test_images=len(te),
         drift_test_images=n_drift,
         seed=seed,
         **_provenance(dev),
