@@ -105,19 +105,9 @@ class ResultCache:
 
     def export(self, path: str | os.PathLike) -> Path:
         """Write every evaluation as a table (CSV or Parquet by the suffix), one row a point."""
-        from .table import metrics_frame
+        from .table import metrics_frame, write_table
 
-        path = Path(path)
-        df = metrics_frame(self.rows())
-        tmp = path.with_name(path.name + ".tmp")
-        if path.suffix == ".parquet":
-            df.to_parquet(tmp, index=False)
-        elif path.suffix == ".csv":
-            df.to_csv(tmp, index=False)
-        else:
-            raise ValueError(f"export to .csv or .parquet, got {path.name}")
-        os.replace(tmp, path)
-        return path
+        return write_table(metrics_frame(self.rows()), path)
 
 
 def resolve_cache(cache) -> ResultCache | None:

@@ -68,12 +68,10 @@ def front(designs: pd.DataFrame, objectives: Sequence[str] = OBJECTIVES) -> pd.D
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write atomically (a crash leaves the old file or the new one)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
-    return path
+    """Write a designs table atomically: CSV (Parquet for a .parquet path)."""
+    from .table import write_table
+
+    return write_table(df, path, any_suffix_csv=True)
 
 
 def plot_front(designs: pd.DataFrame, path: str | os.PathLike, title: str = "") -> Path:

@@ -20,7 +20,7 @@ from .config import HICConfig
 from .devices import HORIZONS_S
 from .space import KNOBS, DesignSpace, Knob
 
-__all__ = ["metrics_frame", "LookupTable", "SHIPPED_TABLE", "SHIPPED_GRID", "make_table"]
+__all__ = ["metrics_frame", "LookupTable", "SHIPPED_TABLE", "SHIPPED_GRID", "make_table", "write_table"]
 
 SHIPPED_TABLE = Path(__file__).parent / "_data" / "smoke_table.csv"
 SHIPPED_GRID = DesignSpace(knobs=(
@@ -50,6 +50,19 @@ def flatten(metrics: dict) -> dict:
         for h in HORIZONS_S:
             row[f"{kind}_{h}"] = None if metrics.get(kind) is None else metrics[kind][h]
     return row
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike, any_suffix_csv: bool = False) -> Path:
+    """Write ``df`` as CSV or Parquet (by the suffix), atomically: a crash leaves the
+    old file or the new one, never half of one. Other suffixes are refused, or written
+    as CSV with ``any_suffix_csv``."""
+    path = Path(path)
+    if path.suffix not in (".csv", ".parquet") and not any_suffix_csv:
+        raise ValueError(f"write a table to .csv or .parquet, got {path.name}")
+    tmp = path.with_name(path.name + ".tmp")
+    (df.to_parquet if path.suffix == ".parquet" else df.to_csv)(tmp, index=False)
+    os.replace(tmp, path)
+    return path
 
 
 def metrics_frame(rows: list[dict]) -> pd.DataFrame:
@@ -166,9 +179,4 @@ def make_table(space: DesignSpace = SHIPPED_GRID, budget="smoke", seed: int = 0,
             bar.update(1)
     if bar is not None:
         bar.close()
-    out = Path(out)
-    tmp = out.with_name(out.name + ".tmp")
-    df = metrics_frame(rows)
-    (df.to_parquet if out.suffix == ".parquet" else df.to_csv)(tmp, index=False)
-    os.replace(tmp, out)
-    return out
+    return write_table(metrics_frame(rows), out)
