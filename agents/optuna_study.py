@@ -27,7 +27,7 @@ import optuna
 from optuna.exceptions import ExperimentalWarning
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 
-from hicenv.cache import cached_evaluate, resolve_cache
+from hicenv.cache import Evaluator, resolve_cache
 from hicenv.pareto import OBJECTIVES, design_row, front
 from hicenv.reward import objectives, reward
 
@@ -178,24 +178,15 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
         from hicenv.table import LookupTable
 
         table = LookupTable(spec.table)
-    cache = resolve_cache(cache) if table is None else None
-    dataset_cache = {}
+    evaluator = Evaluator(budget, space.dataset, None, table, resolve_cache(cache) if table is None else None, device)
 
     def objective(trial: optuna.Trial):
         context = {} if space.searches_noise else {"noise": spec.noise}
         config = space.suggest(trial, **context)
         if trial.user_attrs.get("fp32"):
             config = replace(config, fp32=True)
-        if table is not None:
-            metrics = table.lookup(config)
-        else:
-            if "ds" not in dataset_cache:
-                from hicenv.data import load_dataset
-
-                dataset_cache["ds"] = load_dataset(space.dataset)
-            on_epoch = None if spec.pruner == "none" else partial(_report_and_prune, trial)
-            metrics, _ = cached_evaluate(config, budget, spec.train_seed, dataset_cache["ds"],
-                                         cache if on_epoch is None else None, device=device, on_epoch=on_epoch)
+        on_epoch = None if spec.pruner == "none" or table is not None else partial(_report_and_prune, trial)
+        metrics, _ = evaluator(config, spec.train_seed, on_epoch)
         row = design_row(metrics, space.horizon, weights.compensate, trial=trial.number, study=trial.study.study_name)
         wear = float(metrics["endurance_fraction"]) * space.retrains
         trial.set_constraint("endurance", wear / space.endurance_budget - 1.0)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import __version__
 
-__all__ = ["ResultCache", "cache_key", "SIMULATOR_VERSION", "default_cache_path", "resolve_cache"]
+__all__ = ["ResultCache", "cache_key", "SIMULATOR_VERSION", "default_cache_path", "resolve_cache", "cached_evaluate", "Evaluator"]
 
 SIMULATOR_VERSION = __version__
 """Part of every key: results of another simulator version are never reused."""
@@ -138,3 +138,30 @@ def cached_evaluate(config, budget, seed: int, dataset, cache: ResultCache | Non
     if cache is not None:
         cache.put(config.to_dict(), budget.to_dict(), name, seed, metrics)
     return metrics, False
+
+
+class Evaluator:
+    """Design point -> metrics: from a lookup table, or trained through the cache.
+
+    The environment and the Optuna objective share it. The dataset loads on first
+    use. A run with an ``on_epoch`` hook (a pruner) always trains: a stored result
+    has no epochs to report.
+    """
+
+    def __init__(self, budget=None, dataset: str = "embedded", data_root: str | None = None, table=None,
+                 cache: ResultCache | None = None, device: str | None = None) -> None:
+        self.budget, self.dataset, self.data_root = budget, dataset, data_root
+        self.table, self.cache, self.device = table, cache, device
+        self._ds = None
+
+    def __call__(self, config, seed: int, on_epoch=None) -> tuple[dict, str]:
+        """(metrics, source), source being ``table``, ``cache`` or ``train``."""
+        if self.table is not None:
+            return self.table.lookup(config), "table"
+        if self._ds is None:
+            from .data import load_dataset
+
+            self._ds = load_dataset(self.dataset, self.data_root)
+        metrics, hit = cached_evaluate(config, self.budget, seed, self._ds, None if on_epoch else self.cache,
+                                       device=self.device, on_epoch=on_epoch)
+        return metrics, "cache" if hit else "train"

@@ -15,7 +15,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
-from .cache import cached_evaluate, resolve_cache
+from .cache import Evaluator, resolve_cache
 from .reward import RewardWeights, reward
 from .space import DesignSpace
 from .trainer import get_budget
@@ -82,10 +82,8 @@ class _DesignBase(gym.Env):
         if train_seed is not None and (not isinstance(train_seed, int) or train_seed < 0):
             raise ValueError(f"train_seed must be an integer >= 0 or None, got {train_seed!r}")
         self.train_seed = train_seed
-        self.cache = resolve_cache(cache) if backend == "train" else None
-        self.device = device
-        self.data_root = data_root
-        self._dataset = None
+        self._evaluator = Evaluator(self.budget, space.dataset, data_root, self.table,
+                                    resolve_cache(cache) if backend == "train" else None, device)
 
         # Device noise: the episode's context unless the space searches it.
         if space.searches_noise:
@@ -131,18 +129,9 @@ class _DesignBase(gym.Env):
     def _evaluate(self, action) -> tuple[float, dict]:
         context = {} if self.noise_levels is None else {"noise": self._noise}
         config = self.space.decode(action, **context)
-        if self.table is not None:
-            metrics, cached = self.table.lookup(config), False
-            source = "table"
-        else:
-            if self._dataset is None:
-                from .data import load_dataset
-
-                self._dataset = load_dataset(self.space.dataset, self.data_root)
-            metrics, cached = cached_evaluate(config, self.budget, self._seed, self._dataset, self.cache,
-                                              device=self.device)
-            metrics = copy.deepcopy(metrics)
-            source = "cache" if cached else "train"
+        metrics, source = self._evaluator(config, self._seed)
+        metrics = copy.deepcopy(metrics)  # never hand out the table's or cache's objects
+        cached = source == "cache"
         r = reward(metrics, self.weights, self.space.horizon, self.space.endurance_budget, self.space.retrains)
         info = {**metrics, "config": config.to_dict(), "cached": cached, "source": source,
                 "action": np.asarray(action).tolist(), "reward": r}
