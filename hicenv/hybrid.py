@@ -122,7 +122,6 @@ class HybridWeights:
         self.ml_resets = torch.zeros(n, device=device, dtype=torch.int32)
         self.saturations = torch.zeros((), device=device, dtype=torch.int64)
         self._shifts = torch.arange(config.msb_bits, device=device, dtype=torch.int32).unsqueeze(1)
-        self._msb_mask = 2**config.msb_bits - 1
 
         self.flat = torch.empty(n, device=device, dtype=torch.float32)
         self._w_read = torch.empty_like(self.flat)
@@ -161,6 +160,10 @@ class HybridWeights:
         """Float codes -> (M, L) as floats: M signed, L in [0, 2**lsb_bits - 1]."""
         m = torch.floor(q / self.base)
         return m, q - m * self.base
+
+    def _bits(self, m: torch.Tensor) -> torch.Tensor:
+        """The msb_bits two's-complement bits of int32 ``m``, one row per binary device (bit 0 first)."""
+        return (m.unsqueeze(0) >> self._shifts) & 1
 
     def codes(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The stored (M, L) of every weight, as int tensors."""
@@ -230,8 +233,7 @@ class HybridWeights:
         m_new, l_new = self._split(q_new)
         self.ml_sets[idx] += l_new > l_old
         self.ml_resets[idx] += l_new < l_old
-        flipped = (m_old.to(torch.int32) ^ m_new.to(torch.int32)) & self._msb_mask
-        self.msb_flips[:, idx] += (flipped.unsqueeze(0) >> self._shifts) & 1
+        self.msb_flips[:, idx] += self._bits(m_old.to(torch.int32) ^ m_new.to(torch.int32))
         reprog = dev.program(l_new / self.lmax, self.pcm, self.noise, self.gen)
         self.g[idx] = torch.where(l_new != l_old, reprog, self.g[idx])
         self.q[idx] = q_new.to(torch.int16)
@@ -244,7 +246,7 @@ class HybridWeights:
         g_target = level / self.lmax
         nu_ml = dev.sample_drift_nu(g_target, self.gen)
         g_ref = dev.read(self.g, self._qs(level), 0.0, self.pcm, self.noise, self.gen)
-        bits = (m.to(torch.int32).unsqueeze(0) >> self._shifts) & 1
+        bits = self._bits(m.to(torch.int32))
         g_bits_target = dev.binary_target(bits, self.pcm)
         return DriftState(
             nu_ml=nu_ml,
