@@ -98,7 +98,8 @@ class HybridWeights:
         amax = torch.stack([w.detach().abs().max().float() for w in weights]).clamp_min(1e-12)
         self.layer_delta = config.code_headroom * amax / 2 ** (nb - 1)
         sizes = torch.tensor(self.sizes, device=device)
-        self.layer_id = torch.repeat_interleave(torch.arange(len(weights), device=device), sizes)
+        self.layer_id = torch.repeat_interleave(
+            torch.arange(len(weights), device=device, dtype=torch.int32), sizes)
         self.delta = self.layer_delta[self.layer_id]
 
         q = torch.round(w0 / self.delta).clamp_(self.qmin, self.qmax)
@@ -117,9 +118,17 @@ class HybridWeights:
         # Q_s depends on the level only: a table instead of a power per weight and read.
         self._qs_table = dev.read_noise_q(torch.arange(self.base, device=device) / self.lmax)
 
-        self.msb_flips = torch.zeros(config.msb_bits, n, device=device, dtype=torch.int32)
-        self.ml_sets = torch.zeros(n, device=device, dtype=torch.int32)
-        self.ml_resets = torch.zeros(n, device=device, dtype=torch.int32)
+        # A device changes state at most once per update, so int16 counters cannot
+        # overflow before update 32,767; they widen to int32 there (exact either way).
+        # This keeps the state at <= 32 bytes/weight for every split of 16 bits.
+        self.updates = 0
+        self.msb_flips = torch.zeros(config.msb_bits, n, device=device, dtype=torch.int16)
+        self.ml_sets = torch.zeros(n, device=device, dtype=torch.int16)
+        self.ml_resets = torch.zeros(n, device=device, dtype=torch.int16)
+        # Transfer on the k != 0 subset (CPU: the subset is small and every device op
+        # scales with it) or densely over all weights (CUDA: the subset's size would
+        # need a host sync each step, and the dense ops are cheap there).
+        self.sparse_transfer = device.type == "cpu"
         self.saturations = torch.zeros((), device=device, dtype=torch.int64)
         self._shifts = torch.arange(config.msb_bits, device=device, dtype=torch.int32).unsqueeze(1)
 
@@ -213,8 +222,19 @@ class HybridWeights:
             x.clamp_(self.acc_lo, self.acc_hi)
             k = torch.trunc(x / self.acc_per_delta)
             self.chi.copy_(x.sub_(k * self.acc_per_delta))
-        self._transfer(k)
+        self.updates += 1
+        if self.updates == 2**15 - 1 and self.ml_sets.dtype == torch.int16:
+            self._widen_counters()
+        if self.sparse_transfer:
+            self._transfer(k)
+        else:
+            self._transfer_dense(k)
         self._refresh()
+
+    def _widen_counters(self) -> None:
+        self.msb_flips = self.msb_flips.int()
+        self.ml_sets = self.ml_sets.int()
+        self.ml_resets = self.ml_resets.int()
 
     def _transfer(self, k: torch.Tensor) -> None:
         """Add ``k`` level steps to each code: carry, borrow, saturate, count, reprogram.
@@ -233,10 +253,25 @@ class HybridWeights:
         m_new, l_new = self._split(q_new)
         self.ml_sets[idx] += l_new > l_old
         self.ml_resets[idx] += l_new < l_old
-        self.msb_flips[:, idx] += self._bits(m_old.to(torch.int32) ^ m_new.to(torch.int32))
+        self.msb_flips[:, idx] += self._bits(m_old.to(torch.int32) ^ m_new.to(torch.int32)).to(self.msb_flips.dtype)
         reprog = dev.program(l_new / self.lmax, self.pcm, self.noise, self.gen)
         self.g[idx] = torch.where(l_new != l_old, reprog, self.g[idx])
         self.q[idx] = q_new.to(torch.int16)
+
+    def _transfer_dense(self, k: torch.Tensor) -> None:
+        """:meth:`_transfer` over every weight (``k == 0`` changes nothing): no host sync."""
+        q_old = self.q.float()
+        q_new = q_old + k
+        self.saturations += ((q_new < self.qmin) | (q_new > self.qmax)).sum()
+        q_new.clamp_(self.qmin, self.qmax)
+        m_old, l_old = self._split(q_old)
+        m_new, l_new = self._split(q_new)
+        self.ml_sets += l_new > l_old
+        self.ml_resets += l_new < l_old
+        self.msb_flips += self._bits(m_old.to(torch.int32) ^ m_new.to(torch.int32)).to(self.msb_flips.dtype)
+        reprog = dev.program(l_new / self.lmax, self.pcm, self.noise, self.gen)
+        torch.where(l_new != l_old, reprog, self.g, out=self.g)
+        self.q.copy_(q_new)
 
     # -- inference after training --------------------------------------------------------
     @torch.no_grad()
@@ -302,6 +337,16 @@ class HybridWeights:
         return int(((q <= self.qmin) | (q >= self.qmax)).sum())
 
     def state_bytes_per_weight(self) -> float:
-        """Bytes of HIC state per weight: codes, accumulator, conductances, counters."""
+        """Bytes of HIC state per weight: codes, accumulator, conductances, counters.
+
+        Drift exponents are not state during training: they are drawn per evaluation
+        (:meth:`sample_drift_state`, 4 + 12 * msb_bits bytes per weight while it lasts).
+        """
         tensors = [self.q, self.chi, self.g, self.msb_flips, self.ml_sets, self.ml_resets]
+        return sum(t.numel() * t.element_size() for t in tensors) / self.n
+
+    def working_bytes_per_weight(self) -> float:
+        """Bytes per weight of the simulator's working buffers besides the state:
+        the weights as read, the optimiser's copy, per-weight step size and layer index."""
+        tensors = [self.flat, self._w_read, self.delta, self.layer_id]
         return sum(t.numel() * t.element_size() for t in tensors) / self.n

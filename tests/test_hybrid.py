@@ -41,10 +41,12 @@ def test_delta_covers_the_initial_range_with_headroom():
     assert (m * 4 + level).tolist() == [4, -2, 1, 0]
 
 
-def test_hand_worked_updates_carry_borrow_saturation_and_counts():
+@pytest.mark.parametrize("sparse", [True, False], ids=["sparse", "dense"])
+def test_hand_worked_updates_carry_borrow_saturation_and_counts(sparse):
     # 2 MSB bits (M in [-2, 1]), 2 LSB bits (L in 0..3), codes q in [-8, 7];
     # 4-bit accumulator over +-2 delta: 4 grid units per delta, chi in [-8, 7] units.
     hw = make([0.5, 0.125, -0.125, 0.0], msb_bits=2, lsb_bits=2, acc_bits=4, rounding="nearest")
+    hw.sparse_transfer = sparse  # the CPU path transfers the k != 0 subset, the CUDA path all
     assert hw.acc_per_delta == 4
     codes = lambda: [int(v) for v in (hw.codes()[0] * 4 + hw.codes()[1])]
     assert codes() == [4, 1, -1, 0]
@@ -187,9 +189,41 @@ def test_ideal_drift_read_equals_codes():
     assert torch.allclose(hw.read_at(0.0, state), hw.flat, rtol=0, atol=1e-5)
 
 
+def test_dense_and_sparse_transfer_agree_over_a_random_run():
+    w = torch.randn(2000, generator=torch.Generator().manual_seed(3)) * 0.1
+    runs = []
+    for sparse in (True, False):
+        hw = HybridWeights(["w"], [w.clone()], HICConfig(noise=0.0, msb_bits=3, lsb_bits=3, acc_bits=6),
+                           torch.Generator().manual_seed(0))
+        hw.sparse_transfer = sparse
+        g = torch.Generator().manual_seed(1)
+        for _ in range(30):
+            hw.flat += (torch.randn(w.shape, generator=g) * 1.5 + 0.7) * hw.delta  # drifts up to saturation
+            hw.update()
+        runs.append(hw)
+    a, b = runs
+    assert int(a.msb_flips.sum()) > 100 and int(a.saturations) > 0  # the run exercised the transfer
+    for name in ("q", "chi", "msb_flips", "ml_sets", "ml_resets", "saturations", "flat"):
+        assert torch.equal(getattr(a, name), getattr(b, name)), name
+
+
+def test_counters_widen_before_int16_could_overflow():
+    hw = make([0.5, -0.5], msb_bits=2, lsb_bits=2, acc_bits=4, rounding="nearest")
+    assert hw.ml_sets.dtype == torch.int16
+    hw.updates = 2**15 - 3
+    hw.ml_sets.fill_(2**15 - 3)  # as if the devices had been set at every update so far
+    for _ in range(4):
+        push(hw, [0.0, 1.0])  # q -4 -> -3 -> -2 -> -1 -> 0: three partial SETs, then a RESET
+    assert hw.ml_sets.dtype == torch.int32 and hw.msb_flips.dtype == torch.int32
+    assert int(hw.ml_sets[1]) == 2**15  # past the int16 range, counted exactly
+    assert int(hw.ml_resets[1]) == 1
+
+
 def test_state_bytes_and_fp32_refusal():
     hw = make([0.5, 0.1, 0.2, 0.3], msb_bits=4)
-    # int16 code + int16 accumulator + float32 conductance + 4 int32 bit counters + 2 int32
-    assert hw.state_bytes_per_weight() == 2 + 2 + 4 + 4 * 4 + 2 * 4
+    # int16 code + int16 accumulator + float32 conductance + 4 int16 bit counters + 2 int16
+    assert hw.state_bytes_per_weight() == 2 + 2 + 4 + 4 * 2 + 2 * 2
+    widest = make([0.5, 0.1], msb_bits=8, lsb_bits=8, acc_bits=32)  # float accumulator, most MSB devices
+    assert widest.state_bytes_per_weight() <= 32
     with pytest.raises(ValueError, match="fp32"):
         make([0.5], fp32=True)
