@@ -67,6 +67,22 @@ def _summary(counts: torch.Tensor) -> dict:
     return {"max": int(c.max()), "mean": float(c.mean()), "p99_9": float(np.percentile(c, 99.9))}
 
 
+def _distribution(counts: torch.Tensor) -> dict:
+    """Quantiles and a log2-binned histogram of per-device event counts.
+
+    ``hist_log2[0]`` counts devices never written, ``hist_log2[b]`` (b >= 1) those
+    written ``2**(b-1)`` to ``2**b - 1`` times.
+    """
+    c = counts.reshape(-1).cpu().long()
+    if c.numel() == 0:
+        return {"quantiles": {}, "hist_log2": []}
+    q = (0.5, 0.9, 0.99, 0.999)
+    qs = np.percentile(c.numpy(), [100 * v for v in q])
+    bins = torch.where(c > 0, torch.floor(torch.log2(c.clamp_min(1).double())).long() + 1, 0)
+    return {"quantiles": {f"p{100 * v:g}": float(x) for v, x in zip(q, qs)},
+            "hist_log2": torch.bincount(bins).tolist()}
+
+
 def cycle_stats(
     cycles: dict[str, torch.Tensor],
     sizes: list[int],
@@ -94,6 +110,8 @@ def cycle_stats(
             "multilevel_resets": _summary(cycles["multilevel_resets"]),
             "multilevel_partial_sets": _summary(cycles["multilevel_partial_sets"]),
             "per_layer": per_layer,
+            "binary_distribution": _distribution(binary),
+            "multilevel_distribution": _distribution(ml),
         },
         "max_write_cycles": total["max"],
         "endurance_fraction": total["max"] / endurance_cycles,

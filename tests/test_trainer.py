@@ -33,6 +33,9 @@ def test_hic_run_reports_every_metric(embedded):
     assert wc["total"]["max"] == r["max_write_cycles"] > 0  # training moved some levels
     assert len(wc["per_layer"]) == 8
     assert wc["total"]["mean"] <= wc["total"]["p99_9"] <= wc["total"]["max"]
+    hist = wc["binary_distribution"]["hist_log2"]  # every binary device in one log2 bin
+    assert sum(hist) == r["n_binary_devices"] and len(hist) == wc["binary"]["max"].bit_length() + 1
+    assert wc["multilevel_distribution"]["quantiles"]["p99.9"] <= wc["multilevel"]["max"]
     assert r["endurance_fraction"] == r["max_write_cycles"] / 1e8
     assert r["config"] == HICConfig().to_dict() and r["budget"]["name"] == "tiny"
     assert r["steps"] == 256 // 32 and r["train_images"] == 256 and r["drift_test_images"] == 64
