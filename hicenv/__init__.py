@@ -37,7 +37,10 @@ def __dir__() -> list[str]:
 
 
 def _register_envs() -> None:
-    from gymnasium.envs.registration import register, registry
+    try:  # the simulator runs without Gymnasium (e.g. a bare GPU box); the envs need it
+        from gymnasium.envs.registration import register, registry
+    except ImportError:
+        return
 
     for env_id, entry in (("hicenv/HICDesign-v0", "hicenv.env:HICDesignEnv"),
                           ("hicenv/HICDesignSeq-v0", "hicenv.env:HICDesignSeqEnv")):
