@@ -1,23 +1,26 @@
-"""One short GPU check: the CUDA path against the CPU, then GPU throughput, in one go.
+"""One short GPU check: the CUDA path against the CPU, then the GPU figures, in one go.
 
-    python benchmarks/gpu_check.py                 # on a machine with CUDA, about 3 minutes
-    python benchmarks/gpu_check.py --device cpu    # dry run of the script itself
+    python benchmarks/gpu_check.py --out gpu.json        # with CUDA: about 2-3 minutes
+    python benchmarks/gpu_check.py --device cpu --quick  # dry run of the script itself
 
 1. Correctness: the hand-worked HIC update sequence (ideal devices) gives the same
-   codes, accumulator and write counters on the device as on the CPU; with noise on,
-   read-noise and programming-noise statistics over 10^5 devices agree within 2%;
-   a tiny training run finishes and learns.
-2. Throughput of ResNet-32 width 1, HIC 4/4/8 and FP32, per batch size and memory
-   format: median step time over timed steps after warm-up (CUDA events after a
-   synchronise), images per second, HIC/FP32 ratio. Each lever is measured, not
-   assumed (small convolutions on big GPUs surprise: see PITFALLS).
+   codes, accumulator and write counters on the device, in its sparse and dense
+   transfer paths, as on the CPU; read- and programming-noise statistics over 10^5
+   devices agree with the CPU's within 2%; a tiny run learns, with and without CUDA
+   graphs, to about the same accuracy.
+2. Levers, each measured (small convolutions on a big GPU surprise, see PITFALLS):
+   batch 128 / 512 / 1024, contiguous or channels-last, eager or CUDA graphs, bf16
+   autocast; FP32 and HIC 4/4/8 step time, HIC images per second, HIC/FP32.
+3. Worker scaling: 1 and 4 processes training HIC at once on the one GPU.
 
-The last line printed is one JSON object with every figure and the machine.
+Writes the JSON (also the last line printed) after every section, so a run cut short
+keeps what it measured.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 
@@ -25,17 +28,19 @@ import torch
 
 import hicenv
 from hicenv.config import HICConfig
-from hicenv.data import Batches, load_dataset
-from hicenv.devices import PCMParams, read, read_noise_q, sigma_prog, program
+from hicenv.devices import PCMParams, program, read, read_noise_q, sigma_prog
 from hicenv.hybrid import HybridWeights
-from hicenv.trainer import Budget, build, evaluate, train_step
+from hicenv.trainer import Budget, evaluate
+
+from steps import FP32, HIC, machine, step_seconds, worker_scaling
 
 
-def hand_sequence(device: str) -> dict:
+def hand_sequence(device: str, sparse: bool) -> dict:
     """The sequence of tests/test_hybrid.py's hand-worked test, on ``device``."""
     w = torch.tensor([0.5, 0.125, -0.125, 0.0], device=device)
     cfg = HICConfig(msb_bits=2, lsb_bits=2, acc_bits=4, rounding="nearest", noise=0.0)
     hw = HybridWeights(["w"], [w], cfg, torch.Generator(device).manual_seed(0))
+    hw.sparse_transfer = sparse
     for dw in ([-0.25, 0, 0, 0], [-0.75, 0, 1.0, 0], [1.0, 0, 0, 0], [5.0, 0, 0, 0], [5.0, 0, 0, 0],
                [5.0, 0, 0, 0], [5.0, 0, 0, 0], [0, -5.0, 0, 0]):
         hw.flat += torch.tensor(dw, device=device) * hw.delta
@@ -55,70 +60,94 @@ def noise_stats(device: str) -> dict:
 
 
 def check(device: str) -> dict:
-    cpu, dev = hand_sequence("cpu"), hand_sequence(device)
-    assert cpu == dev, f"hand-worked sequence differs on {device}: {dev} vs {cpu}"
+    cpu = hand_sequence("cpu", True)
+    for sparse in (True, False):
+        got = hand_sequence(device, sparse)
+        assert got == cpu, f"hand-worked sequence differs on {device} (sparse={sparse}): {got} vs {cpu}"
     ns_cpu, ns_dev = noise_stats("cpu"), noise_stats(device)
     assert abs(ns_dev["prog_std_over_fit"] - 1) < 0.02, ns_dev
     assert abs(ns_dev["read_std"] / ns_cpu["read_std"] - 1) < 0.02, (ns_dev, ns_cpu)
-    t = time.perf_counter()
-    tiny = Budget(name="tiny", train_images=2048, epochs=2, test_images=512, drift_test_images=256,
-                  batch_size=64, depth=8, lr=0.05)
-    r = evaluate(HICConfig(), tiny, seed=0, device=device)
-    assert not r["failed"] and r["accuracy"] > 0.4, r["accuracy"]
-    return {"hand_sequence_equal": True, "noise_stats": ns_dev, "tiny_accuracy": r["accuracy"],
-            "tiny_seconds": time.perf_counter() - t}
+    tiny = Budget(name="tiny", train_images=4096, epochs=2, test_images=1000, drift_test_images=500,
+                  batch_size=64, lr=0.1, label_smoothing=0.1, augment=False)
+    out = {"hand_sequence_equal": True, "noise_stats": ns_dev}
+    for graphs in ((False, True) if device.startswith("cuda") else (False,)):
+        t = time.perf_counter()
+        r = evaluate(HICConfig(), tiny, seed=0, device=device, cuda_graphs=graphs)
+        assert not r["failed"] and r["accuracy"] > 0.6, r["accuracy"]
+        out[f"tiny_graphs_{graphs}"] = {"accuracy": r["accuracy"], "accuracy_1y_gdc": r["accuracy_drift_gdc"]["1y"],
+                                        "seconds": round(time.perf_counter() - t, 2),
+                                        "images_per_second": round(r["images_per_second"])}
+    if device.startswith("cuda"):
+        a, b = out["tiny_graphs_False"]["accuracy"], out["tiny_graphs_True"]["accuracy"]
+        assert abs(a - b) < 0.05, f"CUDA graphs changed the tiny run's accuracy: {a} vs {b}"
+    return out
 
 
-def step_ms(config, batch, device, channels_last, steps, warmup) -> float:
-    model, hw, opt = build(config, Budget(), 1, 10, device, torch.Generator().manual_seed(0),
-                           torch.Generator(device).manual_seed(0), channels_last=channels_last)
-    xb, yb = next(iter(batch))
-    if channels_last:
-        xb = xb.contiguous(memory_format=torch.channels_last)
-    for _ in range(warmup):
-        train_step(model, opt, hw, xb, yb)
-    times = []
-    for _ in range(steps):
-        if device.type == "cuda":
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            torch.cuda.synchronize(device)
-            start.record()
-            train_step(model, opt, hw, xb, yb)
-            end.record()
-            torch.cuda.synchronize(device)
-            times.append(start.elapsed_time(end))
-        else:
-            t = time.perf_counter()
-            train_step(model, opt, hw, xb, yb)
-            times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
+def lever(bs: int, device: torch.device, steps: int, **levers) -> dict:
+    f = statistics.median(step_seconds(FP32, bs, device, steps, 3, **levers))
+    h = statistics.median(step_seconds(HIC, bs, device, steps, 3, **levers))
+    return {"batch": bs, **levers, "fp32_ms": round(f * 1e3, 3), "hic_ms": round(h * 1e3, 3),
+            "hic_over_fp32": round(h / f, 4), "hic_images_per_second": round(bs / h),
+            "fp32_images_per_second": round(bs / f)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda")
-    ap.add_argument("--batches", default="128,256,512")
-    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--quick", action="store_true", help="fewer levers and steps (a dry run)")
+    ap.add_argument("--steps", type=int, default=12)
+    ap.add_argument("--out", default=None, help="also write the JSON here")
     args = ap.parse_args()
     device = torch.device(args.device)
-    out = {"device": str(device), "torch": torch.__version__, "hicenv": hicenv.__version__}
-    if device.type == "cuda":
-        out["gpu"] = torch.cuda.get_device_name(device)
+    cuda = device.type == "cuda"
+    out = {"machine": machine(device), "device": str(device), "torch": torch.__version__,
+           "hicenv": hicenv.__version__, "date": time.strftime("%Y-%m-%d %H:%M")}
+
+    def emit(section: str) -> None:
+        print(f"== {section}", json.dumps(out.get(section)), flush=True)
+        if args.out:
+            with open(args.out, "w") as f:
+                json.dump(out, f, indent=1)
+
+    t0 = time.perf_counter()
     out["check"] = check(args.device)
-    print("correctness:", json.dumps(out["check"]), flush=True)
-    ds = load_dataset("embedded")
+    emit("check")
+
     rows = []
-    for bs in [int(b) for b in args.batches.split(",")]:
-        batch = Batches(ds.x_train[:bs], ds.y_train[:bs], bs, device)
+    batches = (128,) if args.quick else (128, 512, 1024)
+    for bs in batches:
         for cl in (False, True):
-            f = step_ms(HICConfig(fp32=True), batch, device, cl, args.steps, 5)
-            h = step_ms(HICConfig(4, 4, 8), batch, device, cl, args.steps, 5)
-            row = {"batch": bs, "channels_last": cl, "fp32_ms": round(f, 3), "hic_ms": round(h, 3),
-                   "hic_over_fp32": round(h / f, 4), "hic_images_per_second": round(bs / h * 1e3)}
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-    best = max(rows, key=lambda r: r["hic_images_per_second"])
-    out.update(throughput=rows, hic_images_per_second=best["hic_images_per_second"], best=best)
+            for graphs in ((False, True) if cuda else (False,)):
+                try:
+                    rows.append(lever(bs, device, args.steps, channels_last=cl, graphs=graphs))
+                except Exception as e:  # a lever that fails on this machine is a finding, not a crash
+                    rows.append({"batch": bs, "channels_last": cl, "graphs": graphs, "error": repr(e)[:300]})
+                print(json.dumps(rows[-1]), flush=True)
+    ok = [r for r in rows if "error" not in r]
+    best = max(ok, key=lambda r: r["hic_images_per_second"])
+    if cuda:  # bf16 autocast on the best fp32 setting: a lever that changes numerics, reported apart
+        try:
+            rows.append(lever(best["batch"], device, args.steps, channels_last=best["channels_last"],
+                              graphs=best["graphs"], amp=True))
+        except Exception as e:
+            rows.append({"batch": best["batch"], "amp": True, "error": repr(e)[:300]})
+        print(json.dumps(rows[-1]), flush=True)
+    out["levers"] = rows
+    out["best_fp32_numerics"] = best
+    out["hic_images_per_second"] = best["hic_images_per_second"]
+    out["hic_over_fp32_step"] = {"1": best["hic_over_fp32"]}
+    emit("best_fp32_numerics")
+
+    if cuda:
+        levers = {"channels_last": best["channels_last"], "graphs": best["graphs"]}
+        threads = max(1, (os.cpu_count() or 4) // 4)
+        one = worker_scaling(1, best["batch"], args.device, 60, threads, **levers)
+        four = worker_scaling(4, best["batch"], args.device, 60, threads, **levers)
+        out["worker_scaling"] = {"workers": 4, "batch": best["batch"], **levers, "one_images_per_second": round(one),
+                                 "four_images_per_second": round(four), "efficiency": round(four / one / 4, 3)}
+        emit("worker_scaling")
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    emit("seconds")
     print(json.dumps(out))
 
 

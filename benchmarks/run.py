@@ -1,103 +1,94 @@
-"""HIC training-step time over FP32 training-step time, measured in one run.
+"""hicenv's performance figures, measured in one run on one machine.
 
-    python benchmarks/run.py            # ResNet-32, widths 1 and 2
-    python benchmarks/run.py --quick    # width 1 only, fewer repeats
+    python benchmarks/run.py            # everything this machine allows (~15 min on 2 CPU cores)
+    python benchmarks/run.py --quick    # width 1, fewer repeats, no proxy run (~3 min)
 
-Both models train on the same batch of embedded Fashion-MNIST images on the same
-machine; FP32 and HIC steps are timed in alternating blocks so that machine noise
-hits both alike, and the ratio of medians is reported. HIC steps include read
-noise, the accumulator, carries, write counters and reprogramming. The last line
-printed is one JSON object with the figures and the machine.
+1. HIC training step over FP32 training step (ResNet-32, widths 1 and 2, batch 128,
+   read noise, accumulator, carries, counters and reprogramming included), timed in
+   alternating blocks; ratio of medians. On CUDA also the HIC images per second.
+2. The ``proxy`` budget evaluation, FP32 and HIC 4/4/8: seconds and accuracy.
+3. Worker scaling: images per second of N processes training at once over that of
+   one (CPU: one thread each, N = cores; CUDA: N = 4 sharing the GPU).
+4. HIC state in bytes per weight for every bit split.
+
+The last line printed is one JSON object with the figures and the machine.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import platform
-import statistics
+import os
 import time
 
 import torch
 
 import hicenv
 from hicenv.config import HICConfig
-from hicenv.data import Batches, load_dataset
-from hicenv.trainer import Budget, build, train_step
+from hicenv.hybrid import HybridWeights
+from hicenv.trainer import evaluate
+
+from steps import FP32, HIC, hic_over_fp32, machine, worker_scaling
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def step_times(config, batches, device, steps, warmup, seed=0):
-    """Seconds per training step over ``steps`` steps after ``warmup`` untimed ones."""
-    model, hw, opt = build(config, Budget(), 1, 10, device,
-                           torch.Generator().manual_seed(seed), torch.Generator(device).manual_seed(seed))
-    xb, yb = next(iter(batches))
-    for _ in range(warmup):
-        train_step(model, opt, hw, xb, yb)
-    _sync(device)
-    times = []
-    for _ in range(steps):
-        t = time.perf_counter()
-        train_step(model, opt, hw, xb, yb)
-        _sync(device)
-        times.append(time.perf_counter() - t)
-    return times
-
-
-def hic_over_fp32(width, batches, device, blocks, steps, warmup):
-    fp32, hic = [], []
-    for _ in range(blocks):  # alternate, so drifts in machine load hit both
-        fp32 += step_times(HICConfig(fp32=True, width=width), batches, device, steps, warmup)
-        hic += step_times(HICConfig(msb_bits=4, lsb_bits=4, acc_bits=8, width=width), batches, device, steps, warmup)
-    f, h = statistics.median(fp32), statistics.median(hic)
-    return {"fp32_step_s": f, "hic_step_s": h, "ratio": h / f, "steps_each": len(fp32)}
-
-
-def machine(device: torch.device) -> str:
-    desc = f"{platform.machine()}, {torch.get_num_threads()} torch threads"
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-        desc = f"{model}, " + desc
-    except (OSError, StopIteration):
-        pass
-    if device.type == "cuda":
-        desc += ", " + torch.cuda.get_device_name(device)
-    return desc
+def state_bytes() -> dict:
+    """Bytes of HIC state per weight for MSB splits 1-8 (LSB 16 - MSB capped at 8), both accumulators."""
+    w = [torch.randn(64, 16, 3, 3)]
+    out = {}
+    for msb in range(1, 9):
+        lsb = min(8, 16 - msb)
+        for acc in (8, 32):
+            hw = HybridWeights(["w"], w, HICConfig(msb_bits=msb, lsb_bits=lsb, acc_bits=acc), torch.Generator())
+            out[f"{msb}/{lsb}/{'f32' if acc == 32 else acc}"] = hw.state_bytes_per_weight()
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="width 1 only, fewer repeats")
+    ap.add_argument("--quick", action="store_true", help="width 1, fewer repeats, no proxy run")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--batch-size", type=int, default=128)
     args = ap.parse_args()
     device = torch.device(args.device)
-    ds = load_dataset("embedded")
-    batches = Batches(ds.x_train[: args.batch_size], ds.y_train[: args.batch_size], args.batch_size, device)
+    out: dict = {"machine": machine(device), "device": str(device), "torch": torch.__version__,
+                 "hicenv": hicenv.__version__, "date": time.strftime("%Y-%m-%d"), "batch_size": args.batch_size}
+
     widths = [1.0] if args.quick else [1.0, 2.0]
     blocks, steps, warmup = (3, 5, 2) if args.quick else (5, 8, 3)
-    results = {}
+    ratios = {}
     for w in widths:
-        r = hic_over_fp32(w, batches, device, blocks, steps, warmup)
-        results[w] = r
-        print(f"ResNet-32 width {w:g}, batch {args.batch_size}: FP32 {r['fp32_step_s'] * 1e3:.1f} ms, "
-              f"HIC {r['hic_step_s'] * 1e3:.1f} ms, HIC/FP32 {r['ratio']:.3f} "
+        r = hic_over_fp32(args.batch_size, device, blocks, steps, warmup, width=w)
+        ratios[f"{w:g}"] = r
+        print(f"ResNet-32 width {w:g}, batch {args.batch_size}: FP32 {r['fp32_step_ms']:.1f} ms, "
+              f"HIC {r['hic_step_ms']:.1f} ms, HIC/FP32 {r['hic_over_fp32']:.3f} "
               f"(medians of {r['steps_each']} steps each)", flush=True)
-    out = {
-        "hic_over_fp32_step": {f"{w:g}": round(r["ratio"], 4) for w, r in results.items()},
-        "fp32_step_ms": {f"{w:g}": round(r["fp32_step_s"] * 1e3, 2) for w, r in results.items()},
-        "hic_step_ms": {f"{w:g}": round(r["hic_step_s"] * 1e3, 2) for w, r in results.items()},
-        "batch_size": args.batch_size,
-        "device": str(device),
-        "machine": machine(device),
-        "torch": torch.__version__,
-        "hicenv": hicenv.__version__,
-        "date": time.strftime("%Y-%m-%d"),
-    }
+    out["hic_over_fp32_step"] = {w: r["hic_over_fp32"] for w, r in ratios.items()}
+    out["steps"] = ratios
+    if device.type == "cuda":
+        out["hic_images_per_second"] = ratios["1"]["hic_images_per_second"]
+
+    if not args.quick:
+        proxy = {}
+        for name, cfg in (("fp32", FP32), ("hic", HIC)):
+            r = evaluate(cfg, "proxy", seed=0, device=device)
+            proxy[name] = {"seconds": round(r["train_seconds"] + r["eval_seconds"], 1),
+                           "train_seconds": round(r["train_seconds"], 1), "eval_seconds": round(r["eval_seconds"], 1),
+                           "accuracy": r["accuracy"]}
+            print(f"proxy budget, {name}: {proxy[name]}", flush=True)
+        out["proxy"] = proxy
+
+    if device.type == "cuda":
+        n, threads, bs = 4, max(1, (os.cpu_count() or 4) // 4), args.batch_size
+    else:
+        n, threads, bs = os.cpu_count() or 1, 1, 32  # the proxy's batch
+    sc_steps = 20 if args.quick else 40
+    one = worker_scaling(1, bs, str(device), sc_steps, threads)
+    many = worker_scaling(n, bs, str(device), sc_steps, threads)
+    out["worker_scaling"] = {"workers": n, "threads_each": threads, "batch_size": bs,
+                             "one_images_per_second": round(one, 1), "n_images_per_second": round(many, 1),
+                             "speedup": round(many / one, 3), "efficiency": round(many / one / n, 3)}
+    print(f"workers: 1 -> {one:.0f} img/s, {n} -> {many:.0f} img/s ({many / one / n:.2f} of linear)", flush=True)
+
+    out["hic_state_bytes_per_weight"] = state_bytes()
     print(json.dumps(out))
 
 
