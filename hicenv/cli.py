@@ -263,6 +263,24 @@ def _compare(args) -> int:
     return 0
 
 
+def _add_paper(sub) -> None:
+    p = sub.add_parser("paper", help="the paper's experiment: train its panel (run) or write its report (report)",
+                       add_help=False)
+    p.add_argument("action", choices=["run", "report"])
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="the action's options (see hicenv paper run --help)")
+    p.set_defaults(func=_paper)
+
+
+def _paper(args) -> int:
+    if args.action == "run":
+        from hicenv_agents.paper import main as run_main
+
+        return run_main(args.rest)
+    from hicenv_agents.paper_report import main as report_main
+
+    return report_main(args.rest)
+
+
 def _summary(m: dict) -> str:
     cfg = m["config"]
     name = "FP32 baseline" if cfg["fp32"] else (
@@ -293,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_rl(sub)
     _add_compare(sub)
     _add_table(sub)
+    _add_paper(sub)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
