@@ -3,7 +3,8 @@
 # paper panel (hicenv_agents.paper) until a deadline. Needs only the image's PyTorch:
 # hicenv runs from the checkout, without Gymnasium, Optuna or SB3.
 #   OUT=gpu-out bash benchmarks/gpu_session.sh [panel_seconds] [fashion_mnist_dir] [stored_results_dir]
-# SKIP_CHECK=1 skips the checks (a second lease that only continues the panel).
+# SKIP_CHECK=1 skips the checks (a second lease that only continues the panel);
+# PANEL_ARGS adds arguments to the panel run (e.g. --proxy-candidates).
 set -uo pipefail
 export PYTHONUNBUFFERED=1
 out=${OUT:-gpu-out}
@@ -20,5 +21,5 @@ if [ "${SKIP_CHECK:-0}" != 1 ]; then
   timeout 220 python3 benchmarks/gpu_check.py --out "$out/gpu_check.json" 2>&1 | tee -a "$log"
 fi
 timeout $((deadline + 40)) python3 -m hicenv_agents.paper --out "$out/panel" --stored "$stored" --workers 4 \
-  --device cuda --data-root "$data" --deadline "$deadline" 2>&1 | tee -a "$log"
+  --device cuda --data-root "$data" --deadline "$deadline" ${PANEL_ARGS:-} 2>&1 | tee -a "$log"
 date -u | tee -a "$log"
