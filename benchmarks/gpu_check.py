@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import time
 
 import torch
@@ -32,7 +31,7 @@ from hicenv.devices import PCMParams, program, read, read_noise_q, sigma_prog
 from hicenv.hybrid import HybridWeights
 from hicenv.trainer import Budget, evaluate
 
-from steps import FP32, HIC, machine, step_seconds, worker_scaling
+from steps import hic_over_fp32, machine, worker_scaling
 
 
 def hand_sequence(device: str, sparse: bool) -> dict:
@@ -84,11 +83,7 @@ def check(device: str) -> dict:
 
 
 def lever(bs: int, device: torch.device, steps: int, **levers) -> dict:
-    f = statistics.median(step_seconds(FP32, bs, device, steps, 3, **levers))
-    h = statistics.median(step_seconds(HIC, bs, device, steps, 3, **levers))
-    return {"batch": bs, **levers, "fp32_ms": round(f * 1e3, 3), "hic_ms": round(h * 1e3, 3),
-            "hic_over_fp32": round(h / f, 4), "hic_images_per_second": round(bs / h),
-            "fp32_images_per_second": round(bs / f)}
+    return {"batch": bs, **levers, **hic_over_fp32(bs, device, steps, 3, **levers)}
 
 
 def main() -> None:

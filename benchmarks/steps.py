@@ -40,73 +40,68 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def step_seconds(config: HICConfig, batch_size: int, device: torch.device, steps: int, warmup: int,
-                 channels_last: bool | None = None, graphs: bool | None = None, amp: bool = False,
-                 seed: int = 0) -> list[float]:
-    """Seconds of each of ``steps`` training steps (one batch, ResNet-32) after ``warmup`` ones.
+class Stepper:
+    """One model, optimiser and batch, ready to time training steps.
 
-    ``channels_last`` and ``graphs`` None: what the trainer picks on this device."""
-    if channels_last is None:
-        channels_last = use_channels_last(config.width, device)
-    if graphs is None:
-        graphs = device.type == "cuda"
-    model, hw, opt = build(config, Budget(), 1, 10, device, torch.Generator().manual_seed(seed),
-                           torch.Generator(device).manual_seed(seed), channels_last=channels_last)
-    xb, yb = batch(batch_size, device, channels_last)
-    with _autocast(device, amp):
+    ``channels_last`` and ``graphs`` None: what the trainer picks on this device;
+    ``amp``: bf16 autocast."""
+
+    def __init__(self, config: HICConfig, batch_size: int, device: torch.device, channels_last: bool | None = None,
+                 graphs: bool | None = None, amp: bool = False, seed: int = 0) -> None:
+        if channels_last is None:
+            channels_last = use_channels_last(config.width, device)
+        if graphs is None:
+            graphs = device.type == "cuda"
+        self.device, self.amp = device, amp
+        self.model, self.hw, self.opt = build(config, Budget(), 1, 10, device, torch.Generator().manual_seed(seed),
+                                              torch.Generator(device).manual_seed(seed), channels_last=channels_last)
+        self.xb, self.yb = batch(batch_size, device, channels_last)
         if graphs:
-            model = graph_model(model, xb)
-        for _ in range(warmup):
-            train_step(model, opt, hw, xb, yb)
-        times = []
-        for _ in range(steps):
-            _sync(device)
-            if device.type == "cuda":
+            with _autocast(device, amp):
+                self.model = graph_model(self.model, self.xb)
+
+    def step(self) -> float:
+        """Seconds of one training step."""
+        with _autocast(self.device, self.amp):
+            _sync(self.device)
+            if self.device.type == "cuda":
                 start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
                 start.record()
-                train_step(model, opt, hw, xb, yb)
+                train_step(self.model, self.opt, self.hw, self.xb, self.yb)
                 end.record()
-                torch.cuda.synchronize(device)
-                times.append(start.elapsed_time(end) / 1e3)
-            else:
-                t = time.perf_counter()
-                train_step(model, opt, hw, xb, yb)
-                times.append(time.perf_counter() - t)
-    return times
+                torch.cuda.synchronize(self.device)
+                return start.elapsed_time(end) / 1e3
+            t = time.perf_counter()
+            train_step(self.model, self.opt, self.hw, self.xb, self.yb)
+            return time.perf_counter() - t
 
 
-def hic_over_fp32(batch_size: int, device: torch.device, blocks: int, steps: int, warmup: int,
-                  width: float = 1.0, **levers) -> dict:
-    """Median FP32 and HIC step times, measured in alternating blocks so that drifts
-    in machine load hit both alike, and their ratio."""
-    fp32, hic = [], []
-    for _ in range(blocks):
-        fp32 += step_seconds(FP32.replace(width=width), batch_size, device, steps, warmup, **levers)
-        hic += step_seconds(HIC.replace(width=width), batch_size, device, steps, warmup, **levers)
-    f, h = statistics.median(fp32), statistics.median(hic)
+def hic_over_fp32(batch_size: int, device: torch.device, steps: int, warmup: int, width: float = 1.0,
+                  **levers) -> dict:
+    """Median FP32 and HIC step times and their ratio. The two models step in turn,
+    one step each, so that drifts in machine load (shared machines) hit both alike."""
+    fp32 = Stepper(FP32.replace(width=width), batch_size, device, **levers)
+    hic = Stepper(HIC.replace(width=width), batch_size, device, **levers)
+    for _ in range(warmup):
+        fp32.step(), hic.step()
+    times = [(fp32.step(), hic.step()) for _ in range(steps)]
+    f, h = statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
     return {"fp32_step_ms": round(f * 1e3, 3), "hic_step_ms": round(h * 1e3, 3), "hic_over_fp32": round(h / f, 4),
+            "median_of_step_ratios": round(statistics.median(t[1] / t[0] for t in times), 4),
             "hic_images_per_second": round(batch_size / h), "fp32_images_per_second": round(batch_size / f),
-            "steps_each": len(fp32)}
+            "steps_each": steps}
 
 
 def _scaling_worker(rank, barrier, results, config, batch_size, device, steps, threads, levers):
     torch.set_num_threads(threads)
-    dev = torch.device(device)
-    cl = levers.get("channels_last")
-    cl = use_channels_last(config.width, dev) if cl is None else cl
-    model, hw, opt = build(config, Budget(), 1, 10, dev, torch.Generator().manual_seed(rank),
-                           torch.Generator(dev).manual_seed(rank), channels_last=cl)
-    xb, yb = batch(batch_size, dev, cl)
-    if levers.get("graphs", dev.type == "cuda"):
-        model = graph_model(model, xb)
+    s = Stepper(config, batch_size, torch.device(device), seed=rank, **levers)
     for _ in range(3):
-        train_step(model, opt, hw, xb, yb)
-    _sync(dev)
+        s.step()
     barrier.wait()
     t0 = time.time()
     for _ in range(steps):
-        train_step(model, opt, hw, xb, yb)
-    _sync(dev)
+        train_step(s.model, s.opt, s.hw, s.xb, s.yb)
+    _sync(s.device)
     results.put((t0, time.time(), steps * batch_size))
 
 
