@@ -450,9 +450,9 @@ def _markdown(df: pd.DataFrame, c: Claims, fid: pd.DataFrame, command: str) -> s
     L.append("")
 
     L.append("## Proxy fidelity: does the search's cheap signal rank designs like the long budget?\n")
-    L.append(f"Per seed, the rank correlation over the design points between a proxy budget's accuracy (embedded "
-             f"subset) and the long budget's (same seed); mean ± sd over seeds, and the correlation of the "
-             f"seed-mean accuracies. Target: 0.8.\n")
+    L.append("Per seed, the rank correlation over the design points between a proxy budget's accuracy (embedded "
+             "subset) and the long budget's (same seed); mean ± sd over seeds, and the correlation of the "
+             "seed-mean accuracies. Target: 0.8.\n")
     L.append("| budget | points | seeds | images x epochs (steps) | Spearman | Kendall | Spearman of means | "
              "Kendall of means |\n|---|---|---|---|---|---|---|---|")
     for name, r in fid.iterrows():
