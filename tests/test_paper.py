@@ -94,3 +94,31 @@ def test_runner_refuses_bad_input(tmp_path):
         paper.run(tmp_path, [0], "fortnight")
     with pytest.raises(ValueError, match="workers"):
         paper.run(tmp_path, [0], workers=0)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads children from Linux /proc")
+def test_sigterm_stops_the_workers_too(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    runner = subprocess.Popen([sys.executable, "-m", "hicenv_agents.paper", "--out", str(tmp_path), "--device", "cpu",
+                               "--workers", "2", "--threads", "1", "--proxy-candidates", "--seeds", "0"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children_file = Path(f"/proc/{runner.pid}/task/{runner.pid}/children")
+    workers: list[int] = []
+    for _ in range(300):  # wait until both workers run (torch import takes seconds)
+        time.sleep(0.1)
+        pids = [int(p) for p in children_file.read_text().split()] if children_file.exists() else []
+        workers = [p for p in pids if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text(errors="ignore")]
+        if len(workers) == 2:
+            break
+    assert len(workers) == 2, "the runner did not start its workers"
+    runner.send_signal(signal.SIGTERM)
+    assert runner.wait(timeout=60) != 0
+    time.sleep(0.5)
+    for pid in workers:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # gone, not left training as an orphan
