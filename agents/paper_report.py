@@ -318,8 +318,9 @@ def _machines(df: pd.DataFrame) -> str:
     out = []
     for b, g in df.groupby("budget", sort=False):
         m = "; ".join(sorted(set(g["machine"])))
-        out.append(f"| {b} | {len(g)} | {m} | {', '.join(sorted(set(g['torch_version'])))} |")
-    return "\n".join(["| budget | runs | machine | torch |", "|---|---|---|---|", *out])
+        out.append(f"| {b} | {', '.join(sorted(set(g['dataset'])))} | {len(g)} | {m} | "
+                   f"{', '.join(sorted(set(g['torch_version'])))} |")
+    return "\n".join(["| budget | dataset | runs | machine | torch |", "|---|---|---|---|---|", *out])
 
 
 def write_report(result_dirs: list[str | os.PathLike], out: str | os.PathLike, command: str | None = None) -> Path:
