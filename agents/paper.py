@@ -87,8 +87,8 @@ PROXY_CANDIDATES: dict[str, Budget] = {
     # Proxies tried for the fidelity study, each at most the first preset's CPU cost.
     # 5000x2 at lr 0.1 was the first ``proxy`` preset; then more images and one epoch
     # ("more images, fewer epochs"), at lr 0.1 and at half of it (wide networks were
-    # unstable at 0.1). lr 0.05 ranked best on the GPU and is the ``proxy`` preset;
-    # lr 0.025 continues along that axis (run on the 2-core CPU).
+    # unstable at 0.1), then at a quarter (run on the 2-core CPU, seeds 0 and 1).
+    # lr 0.025 ranked best and is the ``proxy`` preset.
     "proxy-5000x2": _proxy_like("proxy-5000x2", 5000, 2, 0.1),
     "proxy-7500x1": _proxy_like("proxy-7500x1", 7500, 1, 0.1),
     "proxy-7500x1-lr05": _proxy_like("proxy-7500x1-lr05", 7500, 1, 0.05),
