@@ -125,9 +125,7 @@ class HybridWeights:
         self.msb_flips = torch.zeros(config.msb_bits, n, device=device, dtype=torch.int16)
         self.ml_sets = torch.zeros(n, device=device, dtype=torch.int16)
         self.ml_resets = torch.zeros(n, device=device, dtype=torch.int16)
-        # Transfer on the k != 0 subset (CPU: the subset is small and every device op
-        # scales with it) or densely over all weights (CUDA: the subset's size would
-        # need a host sync each step, and the dense ops are cheap there).
+        # Transfer on the k != 0 subset (CPU) or over all weights (CUDA): see _transfer.
         self.sparse_transfer = device.type == "cpu"
         self.saturations = torch.zeros((), device=device, dtype=torch.int64)
         self._shifts = torch.arange(config.msb_bits, device=device, dtype=torch.int32).unsqueeze(1)
@@ -225,10 +223,7 @@ class HybridWeights:
         self.updates += 1
         if self.updates == 2**15 - 1 and self.ml_sets.dtype == torch.int16:
             self._widen_counters()
-        if self.sparse_transfer:
-            self._transfer(k)
-        else:
-            self._transfer_dense(k)
+        self._transfer(k)
         self._refresh()
 
     def _widen_counters(self) -> None:
@@ -239,39 +234,29 @@ class HybridWeights:
     def _transfer(self, k: torch.Tensor) -> None:
         """Add ``k`` level steps to each code: carry, borrow, saturate, count, reprogram.
 
-        Works on the weights with ``k != 0`` only: after the first steps of training
-        they are a small fraction, and every device op below scales with their number.
+        With ``sparse_transfer`` (CPU) only the weights with ``k != 0`` are touched:
+        after the first steps of training they are a small fraction, and every device
+        op below scales with their number. Otherwise (CUDA) all weights are, ``k == 0``
+        changing nothing: no host sync for the subset's size, and capturable in a graph.
         """
-        idx = k.nonzero().squeeze(1)
-        if idx.numel() == 0:
-            return
-        q_old = self.q[idx].float()
-        q_new = q_old + k[idx]
+        if self.sparse_transfer:
+            sel = k.nonzero().squeeze(1)
+            if sel.numel() == 0:
+                return
+        else:
+            sel = slice(None)
+        q_old = self.q[sel].float()
+        q_new = q_old + k[sel]
         self.saturations += ((q_new < self.qmin) | (q_new > self.qmax)).sum()
         q_new.clamp_(self.qmin, self.qmax)
         m_old, l_old = self._split(q_old)
         m_new, l_new = self._split(q_new)
-        self.ml_sets[idx] += l_new > l_old
-        self.ml_resets[idx] += l_new < l_old
-        self.msb_flips[:, idx] += self._bits(m_old.to(torch.int32) ^ m_new.to(torch.int32)).to(self.msb_flips.dtype)
+        self.ml_sets[sel] += l_new > l_old
+        self.ml_resets[sel] += l_new < l_old
+        self.msb_flips[:, sel] += self._bits(m_old.to(torch.int32) ^ m_new.to(torch.int32)).to(self.msb_flips.dtype)
         reprog = dev.program(l_new / self.lmax, self.pcm, self.noise, self.gen)
-        self.g[idx] = torch.where(l_new != l_old, reprog, self.g[idx])
-        self.q[idx] = q_new.to(torch.int16)
-
-    def _transfer_dense(self, k: torch.Tensor) -> None:
-        """:meth:`_transfer` over every weight (``k == 0`` changes nothing): no host sync."""
-        q_old = self.q.float()
-        q_new = q_old + k
-        self.saturations += ((q_new < self.qmin) | (q_new > self.qmax)).sum()
-        q_new.clamp_(self.qmin, self.qmax)
-        m_old, l_old = self._split(q_old)
-        m_new, l_new = self._split(q_new)
-        self.ml_sets += l_new > l_old
-        self.ml_resets += l_new < l_old
-        self.msb_flips += self._bits(m_old.to(torch.int32) ^ m_new.to(torch.int32)).to(self.msb_flips.dtype)
-        reprog = dev.program(l_new / self.lmax, self.pcm, self.noise, self.gen)
-        torch.where(l_new != l_old, reprog, self.g, out=self.g)
-        self.q.copy_(q_new)
+        self.g[sel] = torch.where(l_new != l_old, reprog, self.g[sel])
+        self.q[sel] = q_new.to(torch.int16)
 
     # -- inference after training --------------------------------------------------------
     @torch.no_grad()
