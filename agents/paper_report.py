@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from hicenv.pareto import save_figure
+from hicenv.table import write_atomically, write_table
 
 from .paper import load_results
 
@@ -333,18 +334,13 @@ def write_report(result_dirs: list[str | os.PathLike], out: str | os.PathLike, c
     fid = fidelity(df)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    from hicenv.table import write_table
-
     write_table(df, out / "results.csv", any_suffix_csv=True)
     _plot_size(c, out / "claims_size.png")
     _plot_drift(c, out / "drift.png")
     _plot_cycles(df, c, out / "write_cycles.png")
     _plot_fidelity(df, fid, out / "proxy_fidelity.png")
     text = _markdown(df, c, fid, command or "hicenv paper report")
-    tmp = out / "REPORT.md.tmp"
-    tmp.write_text(text)
-    os.replace(tmp, out / "REPORT.md")
-    return out / "REPORT.md"
+    return write_atomically(out / "REPORT.md", lambda tmp: tmp.write_text(text))
 
 
 def _markdown(df: pd.DataFrame, c: Claims, fid: pd.DataFrame, command: str) -> str:

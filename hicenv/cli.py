@@ -60,13 +60,9 @@ def _evaluate(args) -> int:
                        progress=not args.json and sys.stderr.isatty(), download=args.download)
     text = json.dumps(_jsonable(metrics), indent=None if args.json else 2)
     if args.out:
-        from pathlib import Path
-        import os
+        from .table import write_atomically
 
-        out = Path(args.out)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(text + "\n")
-        os.replace(tmp, out)  # never a half-written file
+        write_atomically(args.out, lambda tmp: tmp.write_text(text + "\n"))
     if args.json:
         print(text)
     else:

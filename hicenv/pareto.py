@@ -107,12 +107,11 @@ def save_figure(fig, path: str | os.PathLike) -> Path:
     """Lay out, write atomically (a crash leaves no half-written PNG) and close a figure."""
     import matplotlib.pyplot as plt
 
+    from .table import write_atomically
+
     fig.tight_layout()
-    path = Path(path)
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
-    fig.savefig(tmp)
+    path = write_atomically(path, fig.savefig)
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 

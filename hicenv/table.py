@@ -12,6 +12,7 @@ of environment steps in seconds.
 from __future__ import annotations
 
 import os
+from typing import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -52,6 +53,17 @@ def flatten(metrics: dict) -> dict:
     return row
 
 
+def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+    """Call ``write(tmp)`` on a temporary name beside ``path`` (same suffix, so writers
+    that pick a format by it still do), then rename it over ``path``: a crash leaves
+    the old file or the new one, never half of one."""
+    path = Path(path)
+    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
+    write(tmp)
+    os.replace(tmp, path)
+    return path
+
+
 def write_table(df: pd.DataFrame, path: str | os.PathLike, any_suffix_csv: bool = False) -> Path:
     """Write ``df`` as CSV or Parquet (by the suffix), atomically: a crash leaves the
     old file or the new one, never half of one. Other suffixes are refused, or written
@@ -59,10 +71,8 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, any_suffix_csv: bool 
     path = Path(path)
     if path.suffix not in (".csv", ".parquet") and not any_suffix_csv:
         raise ValueError(f"write a table to .csv or .parquet, got {path.name}")
-    tmp = path.with_name(path.name + ".tmp")
-    (df.to_parquet if path.suffix == ".parquet" else df.to_csv)(tmp, index=False)
-    os.replace(tmp, path)
-    return path
+    return write_atomically(path, lambda tmp: (df.to_parquet if path.suffix == ".parquet" else df.to_csv)(
+        tmp, index=False))
 
 
 def metrics_frame(rows: list[dict]) -> pd.DataFrame:
