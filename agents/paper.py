@@ -75,8 +75,13 @@ LONG_BUDGETS: dict[str, Budget] = {
 """Long budgets the experiment knows: ``full-2ep`` (what we ran) and ``full`` (the paper's)."""
 
 
-def task_key(label: str, budget: str, seed: int) -> str:
-    return f"{label}|{budget}|{seed}"
+def task_key(r: dict) -> tuple:
+    """What makes a task or a result unique: design point, budget, seed."""
+    return r["label"], r["budget_name"], r["seed"]
+
+
+def _stored(folders) -> set:
+    return {task_key(r) for folder in folders for r in load_results(folder) if not r.get("failed")}
 
 
 def _proxy_like(name: str, train_images: int, epochs: int, lr: float) -> Budget:
@@ -187,10 +192,8 @@ def run(out: str | os.PathLike, seeds: list[int], long_budget: str | Budget | No
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     Path(out).mkdir(parents=True, exist_ok=True)
-    done = {task_key(r["label"], r["budget_name"], r["seed"])
-            for folder in [out, *stored] for r in load_results(folder) if not r.get("failed")}
-    todo = [t for t in tasks(seeds, long_budget, proxy_budget, points)
-            if task_key(t["label"], t["budget_name"], t["seed"]) not in done]
+    done = _stored([out, *stored])
+    todo = [t for t in tasks(seeds, long_budget, proxy_budget, points) if task_key(t) not in done]
     print(f"{len(todo)} runs to do ({len(done)} stored) with {workers} worker(s)", flush=True)
     if not todo:
         return 0
@@ -221,8 +224,8 @@ def run(out: str | os.PathLike, seeds: list[int], long_budget: str | Budget | No
                 print(f"a worker exited with code {p.exitcode}", file=sys.stderr, flush=True)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    stored = {task_key(r["label"], r["budget_name"], r["seed"]) for r in load_results(out) if not r.get("failed")}
-    left = sum(task_key(t["label"], t["budget_name"], t["seed"]) not in stored for t in todo)
+    finished = _stored([out])
+    left = sum(task_key(t) not in finished for t in todo)
     print(f"{len(todo) - left} runs finished, {left} left", flush=True)
     return left
 
