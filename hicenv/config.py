@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 from .devices import PCMParams
 
-__all__ = ["HICConfig", "MAX_TOTAL_BITS", "FLOAT_ACC_BITS", "check_known_fields"]
+__all__ = ["HICConfig", "MAX_TOTAL_BITS", "FLOAT_ACC_BITS", "LSB_ENCODINGS", "check_known_fields"]
 
 MAX_TOTAL_BITS = 16
 """Upper bound on ``msb_bits + lsb_bits`` (codes are stored as int16)."""
@@ -19,6 +19,8 @@ FLOAT_ACC_BITS = 32
 """``acc_bits`` value that selects the float-32 accumulator (the reference)."""
 _ACC_BITS_RANGE = (2, 16)
 _ROUNDINGS = ("stochastic", "nearest")
+LSB_ENCODINGS = ("unsigned", "differential")
+"""How the multi-level part of a weight is stored (see :class:`HICConfig.lsb_encoding`)."""
 
 
 def check_known_fields(cls, d: dict) -> None:
@@ -47,11 +49,23 @@ class HICConfig:
     """Train the same network digitally in float 32: the baseline, no devices."""
     rounding: str = "stochastic"
     """Accumulator rounding: ``stochastic`` (unbiased) or ``nearest``."""
-    acc_range: float = 2.0
-    """Accumulator range in units of ``delta``: it saturates at +-acc_range [our choice].
+    lsb_encoding: str = "unsigned"
+    """How the LSB level ``L`` is held in multi-level PCM [our choice; the paper is silent].
 
-    It bounds how many levels one step can move (at most ``acc_range - 1`` beyond
-    the first), so it also clips large early updates."""
+    ``unsigned``: ``L`` in ``0 .. 2**lsb_bits - 1`` in one device. Drift lowers every
+    conductance, so it biases every weight downwards (compensation is essential).
+    ``differential``: the signed ``L - 2**(lsb_bits-1)`` in a G+/G- pair (the offset is
+    a digital constant of the periphery); each device of the pair is programmed,
+    drifted, read and counted for endurance, so drift shrinks the LSB part towards
+    the middle of its range instead of biasing it. Twice the multi-level devices."""
+    acc_range: float = 2.0
+    """Accumulator range in units of ``delta`` [our choice]: it saturates symmetrically,
+    at +-acc_range (float) or +-(2**(acc_bits-1) - 1) grid units, one unit inside
+    +-acc_range (fixed point), so zero-mean updates move codes without bias.
+
+    It bounds how many levels one step can move (``acc_range`` for the float
+    accumulator, ``ceil(acc_range) - 1`` for fixed point), so it also clips large
+    early updates."""
     code_headroom: float = 2.0
     """Per-layer step ``delta`` = headroom * max|w_init| / 2**(bits-1) [our choice]:
     the code range covers the initial weights twice over, room to grow."""
@@ -88,6 +102,8 @@ class HICConfig:
             raise ValueError(f"noise must be >= 0 (0 ideal devices, 1 nominal PCM), got {self.noise!r}")
         if self.rounding not in _ROUNDINGS:
             raise ValueError(f"rounding must be one of {_ROUNDINGS}, got {self.rounding!r}")
+        if self.lsb_encoding not in LSB_ENCODINGS:
+            raise ValueError(f"lsb_encoding must be one of {LSB_ENCODINGS}, got {self.lsb_encoding!r}")
         if not self.acc_range >= 2:
             raise ValueError(f"acc_range must be >= 2 (units of delta, so a +1 transfer is reachable), got {self.acc_range}")
         if not self.code_headroom > 0:
@@ -104,6 +120,11 @@ class HICConfig:
     @property
     def float_accumulator(self) -> bool:
         return self.acc_bits == FLOAT_ACC_BITS
+
+    @property
+    def devices_per_lsb(self) -> int:
+        """Multi-level devices per HIC weight: 1 (unsigned) or 2 (differential pair)."""
+        return 2 if self.lsb_encoding == "differential" else 1
 
     def to_dict(self) -> dict:
         return asdict(self)

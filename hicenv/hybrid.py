@@ -2,8 +2,10 @@
 
 Each weight of a layer is ``w = delta * q`` with the integer code
 ``q = M * 2**lsb_bits + L`` (two's complement over ``msb_bits + lsb_bits``):
-``M`` is signed, one binary device per bit; ``L`` is an unsigned level held in one
-multi-level device read as an analog value. Training updates pass through a
+``M`` is signed, one binary device per bit; ``L`` is a level held in multi-level
+devices read as an analog value: one device holding ``L`` (``lsb_encoding =
+"unsigned"``) or a G+/G- pair holding the signed ``L - 2**(lsb_bits-1)``
+(``"differential"``; the offset is a digital constant). Training updates pass through a
 per-weight accumulator ``chi`` (``acc_bits`` fixed point, or float 32) in units of
 ``delta``; whole ``delta`` steps are transferred into ``L`` and carry into ``M``
 exactly like binary addition, and ``M`` saturates at its range.
@@ -13,7 +15,7 @@ is a handful of whole-tensor operations over it: no Python loop over weights.
 The model's weight parameters are views into that buffer, so the forward pass sees
 the weights as read from the devices and the backward pass is straight-through.
 
-Choices the paper leaves open (HIC.md marks them [our choice]):
+Choices the paper leaves open (``docs/hic.md`` marks them [our choice]):
 
 * training-time reads happen at ``t0`` after programming: no drift during training
   (a proxy run lasts minutes; busy devices are reprogrammed all the time);
@@ -21,8 +23,9 @@ Choices the paper leaves open (HIC.md marks them [our choice]):
   (25 uS) and RESET (0.1 uS) sit more than 15 sigma from the 5 uS threshold.
   At inference their analog state is drawn and drifted, and read by threshold;
 * a multi-level re-programming lands at the new target with fresh programming
-  noise; a decrease of the level needs a RESET (a write-erase cycle), an increase
-  is a partial SET. Both are counted, apart;
+  noise; a decrease of a device's target needs a RESET (a write-erase cycle), an
+  increase is a partial SET. Both are counted, apart, per device (both devices of a
+  differential pair);
 * counters start after the initial programming of the devices.
 
 This module knows HIC, not ResNet: it binds to any named parameters of a module.
@@ -45,7 +48,7 @@ class DriftState:
     """Analog state of every device at the end of training, drawn once per evaluation."""
 
     nu_ml: torch.Tensor
-    """Drift exponents of the multi-level devices (N,)."""
+    """Drift exponents of the multi-level devices (P * N,), P devices per weight."""
     g_ref_ml: torch.Tensor
     """Per-layer summed multi-level conductance at t0: the drift-compensation reference."""
     g_bits: torch.Tensor
@@ -86,10 +89,14 @@ class HybridWeights:
 
         nb = config.msb_bits + config.lsb_bits
         self.base = 2**config.lsb_bits  # levels per MSB step
-        self.lmax = float(self.base - 1)  # top level of the multi-level device
         self.qmin = float(-(2 ** (nb - 1)))
         self.qmax = float(2 ** (nb - 1) - 1)
         self.noise = config.noise
+        # Multi-level devices: P per weight, stored device-major (P * N,). Each device
+        # holds a whole level in 0..top, at normalised conductance level / top.
+        self.pairs = config.devices_per_lsb
+        self.half = 2 ** (config.lsb_bits - 1)
+        self.top = float(self.half if self.pairs == 2 else self.base - 1)
 
         w0 = torch.cat([
             (w.detach().permute(0, 2, 3, 1) if cl else w.detach()).reshape(-1).float()
@@ -111,20 +118,22 @@ class HybridWeights:
             # Fixed point: 2**(acc_bits-1) grid steps span acc_range deltas.
             self.chi = torch.zeros(n, device=device, dtype=torch.int16)
             self.acc_per_delta = 2 ** (config.acc_bits - 1) / config.acc_range
-            self.acc_lo = float(-(2 ** (config.acc_bits - 1)))
+            # Symmetric: the most negative two's-complement value is left out, so a
+            # saturated accumulator moves codes as far down as up.
             self.acc_hi = float(2 ** (config.acc_bits - 1) - 1)
+            self.acc_lo = -self.acc_hi
         _, level = self._split(q)
-        self.g = dev.program(level / self.lmax, self.pcm, self.noise, generator)
-        # Q_s depends on the level only: a table instead of a power per weight and read.
-        self._qs_table = dev.read_noise_q(torch.arange(self.base, device=device) / self.lmax)
+        self.g = dev.program(self._targets(level), self.pcm, self.noise, generator)
+        # Q_s depends on the level only: a table instead of a power per device and read.
+        self._qs_table = dev.read_noise_q(torch.arange(int(self.top) + 1, device=device) / self.top)
 
         # A device changes state at most once per update, so int16 counters cannot
         # overflow before update 32,767; they widen to int32 there (exact either way).
         # This keeps the state at <= 32 bytes/weight for every split of 16 bits.
         self.updates = 0
         self.msb_flips = torch.zeros(config.msb_bits, n, device=device, dtype=torch.int16)
-        self.ml_sets = torch.zeros(n, device=device, dtype=torch.int16)
-        self.ml_resets = torch.zeros(n, device=device, dtype=torch.int16)
+        self.ml_sets = torch.zeros(self.pairs * n, device=device, dtype=torch.int16)
+        self.ml_resets = torch.zeros(self.pairs * n, device=device, dtype=torch.int16)
         # Transfer on the k != 0 subset (CPU) or over all weights (CUDA): see _transfer.
         self.sparse_transfer = device.type == "cpu"
         self.saturations = torch.zeros((), device=device, dtype=torch.int64)
@@ -181,17 +190,36 @@ class HybridWeights:
         """Accumulator contents in units of ``delta`` (float)."""
         return self.chi.float() / self.acc_per_delta
 
+    # -- multi-level devices -------------------------------------------------------------
+    def _device_levels(self, level: torch.Tensor) -> torch.Tensor:
+        """Whole levels of the multi-level devices (P * N,) that hold LSB levels ``level`` (N,)."""
+        if self.pairs == 1:
+            return level
+        signed = level - self.half
+        return torch.cat([signed.clamp_min(0), (-signed).clamp_min(0)])
+
+    def _targets(self, level: torch.Tensor) -> torch.Tensor:
+        """Normalised target conductances (P * N,) of LSB levels ``level`` (N,)."""
+        return self._device_levels(level) / self.top
+
+    def _lsb_value(self, g: torch.Tensor) -> torch.Tensor:
+        """The LSB level (N,) that device conductances ``g`` (P * N,) represent, as a float."""
+        if self.pairs == 1:
+            return g * self.top
+        pos, neg = g.view(2, -1)
+        return self.half + (pos - neg) * self.top
+
     # -- training --------------------------------------------------------------------
     def _read_levels(self, m: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
         """Codes as seen by a training-time read (at t0, read noise included)."""
         if self.noise == 0:
             return m * self.base + level  # ideal devices hold their targets exactly
         g = dev.read(self.g, self._qs(level), 0.0, self.pcm, self.noise, self.gen)
-        return m * self.base + g * self.lmax
+        return m * self.base + self._lsb_value(g)
 
     def _qs(self, level: torch.Tensor) -> torch.Tensor:
-        """Read-noise amplitude of each multi-level device at its level."""
-        return self._qs_table[level.long()]
+        """Read-noise amplitude of each multi-level device (P * N,) holding LSB levels ``level``."""
+        return self._qs_table[self._device_levels(level).long()]
 
     def _refresh(self) -> None:
         m, level = self._split(self.q.float())
@@ -251,11 +279,14 @@ class HybridWeights:
         q_new.clamp_(self.qmin, self.qmax)
         m_old, l_old = self._split(q_old)
         m_new, l_new = self._split(q_new)
-        self.ml_sets[sel] += l_new > l_old
-        self.ml_resets[sel] += l_new < l_old
+        d_old = self._device_levels(l_old).view(self.pairs, -1)
+        d_new = self._device_levels(l_new).view(self.pairs, -1)
+        sets, resets, g = (t.view(self.pairs, -1) for t in (self.ml_sets, self.ml_resets, self.g))
+        sets[:, sel] += d_new > d_old
+        resets[:, sel] += d_new < d_old
         self.msb_flips[:, sel] += self._bits(m_old.to(torch.int32) ^ m_new.to(torch.int32)).to(self.msb_flips.dtype)
-        reprog = dev.program(l_new / self.lmax, self.pcm, self.noise, self.gen)
-        self.g[sel] = torch.where(l_new != l_old, reprog, self.g[sel])
+        reprog = dev.program(d_new / self.top, self.pcm, self.noise, self.gen)
+        g[:, sel] = torch.where(d_new != d_old, reprog, g[:, sel])
         self.q[sel] = q_new.to(torch.int16)
 
     # -- inference after training --------------------------------------------------------
@@ -263,8 +294,7 @@ class HybridWeights:
     def sample_drift_state(self) -> DriftState:
         """Draw every device's drift exponent (and the binary devices' analog state)."""
         m, level = self._split(self.q.float())
-        g_target = level / self.lmax
-        nu_ml = dev.sample_drift_nu(g_target, self.gen)
+        nu_ml = dev.sample_drift_nu(self._targets(level), self.gen)
         g_ref = dev.read(self.g, self._qs(level), 0.0, self.pcm, self.noise, self.gen)
         bits = self._bits(m.to(torch.int32))
         g_bits_target = dev.binary_target(bits, self.pcm)
@@ -277,6 +307,8 @@ class HybridWeights:
         )
 
     def _layer_sum(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-layer sums of a per-weight (N,) or per-device (P * N,) tensor (both devices of a pair)."""
+        x = x.view(-1, self.n).sum(0)
         return torch.zeros(len(self.sizes), device=x.device, dtype=x.dtype).index_add_(0, self.layer_id, x)
 
     @torch.no_grad()
@@ -286,21 +318,23 @@ class HybridWeights:
         ``compensate`` applies global drift compensation: one scale per layer on the
         multi-level devices' output, the ratio of the summed conductance of a
         calibration read (all-ones input) right after programming to that at ``t_s``
-        (Joshi et al. 2020). Binary devices are thresholded and need none.
+        (Joshi et al. 2020); with a differential pair, over both devices (their total
+        conductance, which drift lowers like one device's). Binary devices are
+        thresholded and need none.
         """
         _, level = self._split(self.q.float())
         g = dev.read(dev.drift(self.g, state.nu_ml, t_s, self.pcm), self._qs(level),
                      t_s, self.pcm, self.noise, self.gen)
         if compensate:
             alpha = state.g_ref_ml / self._layer_sum(g).clamp_min(1e-12)
-            g = g * alpha[self.layer_id]
+            g = (g.view(self.pairs, -1) * alpha[self.layer_id]).reshape(-1)
         g_bits = dev.read(dev.drift(state.g_bits, state.nu_bits, t_s, self.pcm), state.qs_bits,
                           t_s, self.pcm, self.noise, self.gen)
         bits = dev.threshold_read(g_bits, self.pcm).to(torch.int32)
         unsigned = (bits << self._shifts).sum(0)
         half = 2 ** (self.config.msb_bits - 1)
         m_read = torch.where(unsigned >= half, unsigned - 2 * half, unsigned).float()
-        return (m_read * self.base + g * self.lmax) * self.delta
+        return (m_read * self.base + self._lsb_value(g)) * self.delta
 
     def load(self, flat: torch.Tensor) -> None:
         """Put weights (e.g. from :meth:`read_at`) into the model's buffer."""
@@ -308,7 +342,8 @@ class HybridWeights:
 
     # -- reports -----------------------------------------------------------------------
     def write_cycles(self) -> dict[str, torch.Tensor]:
-        """Per-device programming events so far: ``binary`` (msb_bits, N) and multi-level."""
+        """Per-device programming events so far: ``binary`` (msb_bits, N) and the
+        multi-level ones (P * N,), device-major (a differential pair's G+ block, then G-)."""
         return {
             "binary": self.msb_flips,
             "multilevel_resets": self.ml_resets,

@@ -41,7 +41,7 @@ def model_size(model: nn.Module, hic_names: list[str], config: HICConfig) -> dic
         hic_bits = n_hic * config.total_bits + FLOAT_BITS * n_hic_layers
         digital_bits = FLOAT_BITS * n_digital
         train_state_bits = n_hic * config.acc_bits
-        n_binary, n_multilevel = n_hic * config.msb_bits, n_hic
+        n_binary, n_multilevel = n_hic * config.msb_bits, n_hic * config.devices_per_lsb
     total = hic_bits + digital_bits
     return {
         "n_weights": n_params,
@@ -92,15 +92,16 @@ def cycle_stats(
     """Write-erase statistics per device, per layer and in total.
 
     ``cycles`` is :meth:`hicenv.hybrid.HybridWeights.write_cycles`: ``binary``
-    (msb_bits x N), ``multilevel`` (N) and its two parts. Every programming event
+    (msb_bits x N), ``multilevel`` (N, or 2N for differential pairs) and its two parts. Every programming event
     counts towards wear; the endurance fraction is the most-cycled device's count
     over ``endurance_cycles``.
     """
     binary, ml = cycles["binary"], cycles["multilevel"]
-    every = torch.cat([binary.reshape(-1), ml])
+    every = torch.cat([binary.reshape(-1), ml.reshape(-1)])
     per_layer = []
-    for name, b, m in zip(names, binary.split(sizes, dim=1), ml.split(sizes)):
-        per_layer.append({"layer": name, **_summary(torch.cat([b.reshape(-1), m]))})
+    per_weight = ml.reshape(-1, sum(sizes))  # a differential pair: two devices per weight
+    for name, b, m in zip(names, binary.split(sizes, dim=1), per_weight.split(sizes, dim=1)):
+        per_layer.append({"layer": name, **_summary(torch.cat([b.reshape(-1), m.reshape(-1)]))})
     total = _summary(every)
     return {
         "write_cycles": {

@@ -81,12 +81,37 @@ def test_hand_worked_updates_carry_borrow_saturation_and_counts(sparse):
     assert int(hw.saturations) == 1
     assert hw.saturated_codes() == 1
     assert hw.ml_sets.tolist() == [4, 0, 0, 0]  # L 0 -> 1 -> 2 -> 3, and nothing at saturation
-    # the most negative push: chi saturates at -8 units = -2 deltas, two levels at once
+    # the most negative push saturates symmetrically, at -7 units: one level down, -3 left
     push(hw, [0.0, -5.0, 0.0, 0.0])
+    assert codes()[1] == 0
+    assert int(hw.chi[1]) == -3
+    assert hw.msb_flips[:, 1].tolist() == [0, 0]
+    assert int(hw.ml_resets[1]) == 1  # L 1 -> 0
+    push(hw, [0.0, -5.0, 0.0, 0.0])  # and again: a borrow
     assert codes()[1] == -1
-    assert int(hw.chi[1]) == 0
+    assert int(hw.chi[1]) == -3
     assert hw.msb_flips[:, 1].tolist() == [1, 1]  # M 0 -> -1 = 0b11
-    assert int(hw.ml_sets[1]) == 1  # L 1 -> 3
+    assert int(hw.ml_sets[1]) == 1  # L 0 -> 3
+
+
+@pytest.mark.parametrize("acc_bits", [4, 8, 32], ids=["fixed4", "fixed8", "float"])
+def test_zero_mean_large_updates_leave_codes_unbiased(acc_bits):
+    # +-3 delta updates saturate the accumulator both ways every step. A range that
+    # reaches one level further down than up (the old two's-complement clip) moved
+    # codes by -0.5 levels a step on average; a symmetric one moves them by 0.
+    n, steps = 10_000, 20
+    hw = make([1.0] + [0.0] * (n - 1), msb_bits=4, lsb_bits=4, acc_bits=acc_bits, gen_seed=5)
+    m, level = hw.codes()
+    q0 = (m * 16 + level).float()
+    g = torch.Generator().manual_seed(11)
+    for _ in range(steps):
+        sign = torch.randint(0, 2, (n,), generator=g).float() * 2 - 1
+        push(hw, (3.0 * sign).tolist())
+    m, level = hw.codes()
+    shift = ((m * 16 + level).float() - q0)[1:]
+    assert shift.abs().max() < 60  # no code reached the ends of its range
+    # a random walk of +-1 (or +-2) levels: the mean over 10,000 weights has sd < 0.1
+    assert abs(shift.mean().item()) < 0.3
 
 
 def test_float_accumulator_keeps_small_updates_exactly():
@@ -227,3 +252,66 @@ def test_state_bytes_and_fp32_refusal():
     assert widest.state_bytes_per_weight() <= 32
     with pytest.raises(ValueError, match="fp32"):
         make([0.5], fp32=True)
+
+
+def test_differential_pair_hand_worked_levels_transfers_and_counts():
+    # 2 MSB + 2 LSB bits, differential: L in 0..3 holds signed L - 2 in a G+/G- pair
+    # with levels 0..2 each: L 0 -> (0, 2), 1 -> (0, 1), 2 -> (0, 0), 3 -> (1, 0).
+    hw = make([0.5, 0.125, -0.125, 0.0], msb_bits=2, lsb_bits=2, acc_bits=4, rounding="nearest",
+              lsb_encoding="differential")
+    assert hw.g.shape == (8,) and hw.top == 2
+    m, level = hw.codes()
+    assert (m * 4 + level).tolist() == [4, 1, -1, 0]
+    assert level.tolist() == [0, 1, 3, 0]
+    assert (hw.g * 2).tolist() == [0, 0, 1, 0, 2, 1, 0, 2]  # G+ block, then G- block
+    assert torch.equal(hw.flat, (m * 4 + level).float() * hw.delta)  # ideal devices read exactly
+    push(hw, [0.0, 0.0, 1.0, 0.0])  # w2: q -1 -> 0, L 3 -> 0: G+ 1 -> 0 (RESET), G- 0 -> 2 (SET)
+    assert (hw.g * 2).tolist() == [0, 0, 0, 0, 2, 1, 2, 2]
+    assert hw.ml_resets.tolist() == [0, 0, 1, 0, 0, 0, 0, 0]
+    assert hw.ml_sets.tolist() == [0, 0, 0, 0, 0, 0, 1, 0]
+    push(hw, [0.0, 1.0, 0.0, 0.0])  # w1: L 1 -> 2: G- 1 -> 0 (RESET), G+ stays at 0
+    assert hw.ml_resets.tolist() == [0, 0, 1, 0, 0, 1, 0, 0]
+    assert hw.ml_sets.tolist() == [0, 0, 0, 0, 0, 0, 1, 0]
+
+
+def _year_error(encoding: str) -> tuple[float, float]:
+    """Mean weight error in levels after a year of drift, without and with compensation."""
+    w = torch.linspace(-1, 1, 50_000)
+    hw = HybridWeights(["w"], [w], HICConfig(noise=1.0, lsb_encoding=encoding), torch.Generator().manual_seed(0))
+    m, level = hw.codes()
+    exact = (m * 16 + level).float()
+    state = hw.sample_drift_state()
+    year = 365 * 86400.0
+    raw = (hw.read_at(year, state) / hw.delta - exact).mean().item()
+    gdc = (hw.read_at(year, state, compensate=True) / hw.delta - exact).mean().item()
+    return raw, gdc
+
+
+def test_differential_pair_removes_the_drift_bias_of_an_unsigned_level():
+    raw_u, gdc_u = _year_error("unsigned")
+    raw_d, gdc_d = _year_error("differential")
+    assert raw_u < -2.0  # every unsigned level decays: a bias of levels on every weight
+    assert abs(raw_d) < 0.1 * abs(raw_u)  # a pair shrinks towards the middle: no common bias
+    assert abs(gdc_u) < 0.2 * abs(raw_u)  # compensation undoes most of the unsigned bias
+
+
+def test_differential_pair_dense_and_sparse_agree_and_doubles_devices():
+    w = torch.randn(2000, generator=torch.Generator().manual_seed(3)) * 0.1
+    runs = []
+    for sparse in (True, False):
+        hw = HybridWeights(["w"], [w.clone()], HICConfig(noise=0.0, msb_bits=3, lsb_bits=3, acc_bits=6,
+                                                          lsb_encoding="differential"),
+                           torch.Generator().manual_seed(0))
+        hw.sparse_transfer = sparse
+        g = torch.Generator().manual_seed(1)
+        for _ in range(30):
+            hw.flat += (torch.randn(w.shape, generator=g) * 1.5 + 0.3) * hw.delta
+            hw.update()
+        runs.append(hw)
+    a, b = runs
+    assert int(a.ml_resets.sum()) > 100 and int(a.ml_sets.sum()) > 100
+    for name in ("q", "chi", "g", "msb_flips", "ml_sets", "ml_resets", "saturations"):
+        assert torch.equal(getattr(a, name), getattr(b, name)), name
+    assert a.ml_sets.shape == (2 * 2000,)
+    # code + accumulator + 2 conductances + 3 bit counters + 2 x 2 pair counters
+    assert a.state_bytes_per_weight() == 2 + 2 + 2 * 4 + 3 * 2 + 2 * 2 * 2
