@@ -16,7 +16,7 @@ import pandas as pd
 
 from hicenv.pareto import front, hypervolume, save_figure, write_csv
 
-from .rl import HV_REFERENCE, hv_points, run_random, run_rl
+from .rl import HV_REFERENCE, hv_points, hv_reference, run_random, run_rl
 from .studyfile import StudySpec
 
 __all__ = ["AGENTS", "compare", "hypervolume_curve", "plot_curves"]
@@ -24,12 +24,13 @@ __all__ = ["AGENTS", "compare", "hypervolume_curve", "plot_curves"]
 AGENTS = ("random", "tpe", "nsga2", "ppo")
 
 
-def hypervolume_curve(designs: pd.DataFrame, endurance_bound: float) -> np.ndarray:
-    """Hypervolume (normalised axes, :data:`HV_REFERENCE`) of the front of the first k designs."""
+def hypervolume_curve(designs: pd.DataFrame, endurance_bound: float, reference=HV_REFERENCE) -> np.ndarray:
+    """Hypervolume (normalised axes, ``reference``: :func:`~hicenv_agents.rl.hv_reference`
+    of the space) of the front of the first k designs."""
     out = np.zeros(len(designs))
     for k in range(1, len(designs) + 1):
         fr = front(designs.iloc[:k])
-        out[k - 1] = hypervolume(hv_points(fr, endurance_bound), HV_REFERENCE) if len(fr) else 0.0
+        out[k - 1] = hypervolume(hv_points(fr, endurance_bound), reference) if len(fr) else 0.0
     return out
 
 
@@ -69,6 +70,7 @@ def compare(agents=AGENTS, evaluations: int = 50, seeds=(0, 1, 2), env_kwargs: d
 
     space = gymnasium.make("hicenv/HICDesign-v0", **env_kwargs).unwrapped.space
     bound = space.endurance_budget / space.retrains
+    reference = hv_reference(max(space.values_of("width")))
     curves = []
     for agent in agents:
         for seed in seeds:
@@ -78,7 +80,7 @@ def compare(agents=AGENTS, evaluations: int = 50, seeds=(0, 1, 2), env_kwargs: d
                 designs = run_rl("ppo", timesteps=evaluations, seed=seed, env_kwargs=env_kwargs).designs
             else:
                 designs = _optuna_designs(agent, evaluations, seed, env_kwargs)
-            hv = hypervolume_curve(designs.iloc[:evaluations], bound)
+            hv = hypervolume_curve(designs.iloc[:evaluations], bound, reference)
             curves.append(pd.DataFrame({"agent": agent, "seed": seed, "evaluations": np.arange(1, len(hv) + 1),
                                         "hypervolume": hv}))
     df = pd.concat(curves, ignore_index=True)

@@ -24,7 +24,7 @@ import pandas as pd
 import hicenv  # noqa: F401  (registers the environments)
 from hicenv.pareto import OBJECTIVES, design_row, front, hypervolume, write_csv
 
-__all__ = ["RLRun", "run_rl", "run_random", "ALGOS", "HV_REFERENCE", "hv_points"]
+__all__ = ["RLRun", "run_rl", "run_random", "ALGOS", "HV_REFERENCE", "hv_reference", "hv_points"]
 
 ALGOS = ("ppo", "a2c", "dqn")
 
@@ -39,9 +39,17 @@ class RLRun:
     extra: dict = field(default_factory=dict)
 
 
-HV_REFERENCE = (0.0, 1.0, 1.0)
-"""Hypervolume reference in the normalised minimisation form of :func:`hv_points`:
-accuracy 0, the FP32 model's size, wear at the endurance budget."""
+def hv_reference(max_width: float = 2.0) -> tuple[float, float, float]:
+    """Hypervolume reference in the normalised minimisation form of :func:`hv_points`:
+    accuracy 0; a size that bounds every point of a space whose widest network has
+    ``max_width`` (FP32 at width w is at most w^2 the width-1 reference, convolutions
+    growing as w^2 and the digital first and last layers as w; 1.125 w^2 leaves room);
+    wear at the endurance budget."""
+    return (0.0, 1.125 * max_width**2, 1.0)
+
+
+HV_REFERENCE = hv_reference(2.0)
+"""The reference of the default space (widths up to 2: the FP32 width-2 model is 3.99x)."""
 
 
 def hv_points(df: pd.DataFrame, endurance_bound: float) -> np.ndarray:
@@ -57,8 +65,10 @@ class _Recorder:
     The front is kept incrementally (each new design is compared with the front
     only), so recording stays O(front) per design over thousands of steps."""
 
-    def __init__(self, agent: str, horizon: str, logdir: str | None, endurance_bound: float) -> None:
-        self.agent, self.horizon, self.rows, self.bound = agent, horizon, [], endurance_bound
+    def __init__(self, agent: str, space, logdir: str | None) -> None:
+        self.agent, self.horizon, self.rows = agent, space.horizon, []
+        self.bound = space.endurance_budget / space.retrains
+        self.reference = hv_reference(max(space.values_of("width")))
         self.front = np.empty((0, 3))
         self.writer = None
         if logdir:
@@ -88,7 +98,7 @@ class _Recorder:
             self.writer.add_scalar("design/reward", row["reward"], n)
             self.writer.add_scalar("hw/endurance_fraction", row["endurance_fraction"], n)
             if n % 10 == 0:
-                self.writer.add_scalar("search/hypervolume", hypervolume(self.front, HV_REFERENCE), n)
+                self.writer.add_scalar("search/hypervolume", hypervolume(self.front, self.reference), n)
                 self.writer.add_scalar("search/front_size", len(self.front), n)
 
     def frame(self) -> pd.DataFrame:
@@ -129,7 +139,7 @@ def run_rl(
     env_kwargs = dict(env_kwargs or {})
     probe = gymnasium.make(_env_id(algo), **env_kwargs).unwrapped  # validates the kwargs here, not in a worker
     space = probe.space
-    recorder = _Recorder(algo, space.horizon, logdir, space.endurance_budget / space.retrains)
+    recorder = _Recorder(algo, space, logdir)
 
     # Environments: worker processes share the SQLite result cache.
     vec_cls = SubprocVecEnv if n_envs > 1 else DummyVecEnv
@@ -179,7 +189,7 @@ def run_random(episodes: int = 100, seed: int = 0, env_kwargs: dict | None = Non
     """The baseline: uniformly random design points, one per episode."""
     env = gymnasium.make("hicenv/HICDesign-v0", **dict(env_kwargs or {}))
     space = env.unwrapped.space
-    recorder = _Recorder("random", space.horizon, logdir, space.endurance_budget / space.retrains)
+    recorder = _Recorder("random", space, logdir)
     env.action_space.seed(seed)
     t0 = time.perf_counter()
     for episode in range(episodes):

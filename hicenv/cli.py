@@ -288,7 +288,8 @@ def _summary(m: dict) -> str:
         lines.append(f"  accuracy          {m['accuracy']:.4f}")
         lines.append("  after drift       " + "  ".join(f"{h} {a:.4f}" for h, a in m["accuracy_drift"].items()))
         lines.append("  with compensation " + "  ".join(f"{h} {a:.4f}" for h, a in m["accuracy_drift_gdc"].items()))
-    lines.append(f"  model size        {m['model_size_mb']:.3f} MB ({m['size_ratio']:.3f} of FP32 {m['fp32_size_bits'] / 8e6:.3f} MB)")
+    lines.append(f"  model size        {m['model_size_mb']:.3f} MB ({m['size_ratio']:.3f} of the FP32 width-1 model, "
+                 f"{m['reference_size_bits'] / 8e6:.3f} MB)")
     lines.append(f"  write cycles      max {m['max_write_cycles']} ({m['endurance_fraction']:.2e} of endurance)")
     lines.append(f"  training          {m['train_seconds']:.1f} s, {m['images_per_second']:.0f} images/s on {m['device']}")
     return "\n".join(lines)

@@ -8,6 +8,10 @@ Size conventions (the same for HIC and the FP32 baseline, so ratios are fair):
   and shift) costs 32 bits; batch-norm running statistics fold into the affine
   transform at inference and are not counted;
 * the FP32 baseline costs 32 bits for every learnable parameter;
+* ``size_ratio`` divides by one fixed reference, the FP32 network at width 1 with
+  the same depth, input channels and classes (``reference_size_bits``), so that
+  sizes compare across widths: a search can trade width against bits. The FP32
+  network of the design's own width is ``fp32_size_bits``;
 * the accumulator is training-only state (``acc_bits`` per HIC weight; 32 for the
   float reference) and is reported apart, never in the model size.
 """
@@ -18,16 +22,25 @@ import torch
 from torch import nn
 
 from .config import HICConfig
+from .model import ResNet
 
-__all__ = ["model_size", "cycle_stats", "MB_BITS"]
+__all__ = ["model_size", "reference_size_bits", "cycle_stats", "MB_BITS"]
 
 MB_BITS = 8 * 1_000_000
 """Bits in one megabyte (SI, 10^6 bytes)."""
 FLOAT_BITS = 32
 
 
-def model_size(model: nn.Module, hic_names: list[str], config: HICConfig) -> dict:
-    """Inference model size and device counts of ``model`` under ``config``."""
+def reference_size_bits(depth: int, in_channels: int, num_classes: int) -> int:
+    """Size in bits of the FP32 ResNet at width 1: the one reference of ``size_ratio``."""
+    with torch.device("meta"):  # shapes only, nothing allocated
+        net = ResNet(depth, 1.0, in_channels, num_classes)
+    return FLOAT_BITS * sum(p.numel() for p in net.parameters())
+
+
+def model_size(model: nn.Module, hic_names: list[str], config: HICConfig, reference_bits: int) -> dict:
+    """Inference model size and device counts of ``model`` under ``config``;
+    ``reference_bits`` is :func:`reference_size_bits` of the model's depth and data."""
     params = dict(model.named_parameters())
     n_params = sum(p.numel() for p in params.values())
     n_hic = sum(params[n].numel() for n in hic_names)
@@ -52,7 +65,8 @@ def model_size(model: nn.Module, hic_names: list[str], config: HICConfig) -> dic
         "hic_size_bits": hic_bits,
         "digital_size_bits": digital_bits,
         "fp32_size_bits": fp32_bits,
-        "size_ratio": total / fp32_bits,
+        "reference_size_bits": reference_bits,
+        "size_ratio": total / reference_bits,
         "train_state_bits": train_state_bits,
         "n_binary_devices": n_binary,
         "n_multilevel_devices": n_multilevel,

@@ -1,12 +1,14 @@
 """The scalar reward of one evaluated design point, and the search objectives.
 
     reward = accuracy(horizon)
-             - size_weight      * model_size_bits / fp32_size_bits
-             - memory_weight    * train_state_bits / fp32_size_bits
+             - size_weight      * model_size_bits / reference_size_bits   (= size_ratio)
+             - memory_weight    * train_state_bits / reference_size_bits
              - endurance_weight * max(0, wear / endurance_budget - 1)
 
 where ``wear = endurance_fraction * retrains`` extrapolates the most-cycled
-device's wear to the stated lifetime. A failed (diverged) run gets
+device's wear to the stated lifetime. Sizes are relative to one fixed reference,
+the FP32 network at width 1 (:func:`hicenv.metrics.reference_size_bits`), so a
+wider network costs more: width trades against bits. A failed (diverged) run gets
 ``failed_reward``. Every weight is a ``gymnasium.make`` kwarg of the environment.
 """
 from __future__ import annotations
@@ -21,9 +23,9 @@ class RewardWeights:
     """Weights of the reward's terms."""
 
     size_weight: float = 0.5
-    """Per unit of inference model size relative to FP32."""
+    """Per unit of inference model size relative to the FP32 width-1 model (``size_ratio``)."""
     memory_weight: float = 0.0
-    """Per unit of accumulator (training-only) memory relative to the FP32 model."""
+    """Per unit of accumulator (training-only) memory relative to the FP32 width-1 model."""
     endurance_weight: float = 1.0
     """Per unit of relative excess of wear over the endurance budget."""
     compensate: bool = True
@@ -57,18 +59,18 @@ def reward(metrics: dict, weights: RewardWeights, horizon: str, endurance_budget
     acc = horizon_accuracy(metrics, horizon, weights.compensate)
     if acc is None:
         return weights.failed_reward
-    fp32 = float(metrics["fp32_size_bits"])
+    ref = float(metrics["reference_size_bits"])
     excess = max(0.0, wear(metrics, retrains) / endurance_budget - 1.0)
     return (
         acc
-        - weights.size_weight * metrics["model_size_bits"] / fp32
-        - weights.memory_weight * metrics["train_state_bits"] / fp32
+        - weights.size_weight * float(metrics["size_ratio"])
+        - weights.memory_weight * metrics["train_state_bits"] / ref
         - weights.endurance_weight * excess
     )
 
 
 def objectives(metrics: dict, horizon: str, compensate: bool = True) -> tuple[float, float, float]:
-    """(accuracy at the horizon, model size relative to FP32, endurance fraction); a failed
+    """(accuracy at the horizon, model size relative to the FP32 width-1 model, endurance fraction); a failed
     run scores accuracy 0 so that it is dominated rather than dropped."""
     acc = horizon_accuracy(metrics, horizon, compensate)
     return (0.0 if acc is None else acc, float(metrics["size_ratio"]), float(metrics["endurance_fraction"]))

@@ -129,15 +129,16 @@ class DesignSpace:
         if not self.endurance_limit > 0 or not self.endurance_budget > 0 or self.retrains < 1:
             raise ValueError("endurance_limit and endurance_budget must be > 0, retrains >= 1")
         # Every action must decode to a valid point: check the worst bit split.
-        msb = max(self._values("msb_bits"))
-        lsb = max(self._values("lsb_bits"))
+        msb = max(self.values_of("msb_bits"))
+        lsb = max(self.values_of("lsb_bits"))
         if msb + lsb > MAX_TOTAL_BITS:
             raise ValueError(
                 f"msb_bits + lsb_bits must be <= {MAX_TOTAL_BITS} for every point; the space allows {msb} + {lsb}"
             )
         HICConfig(**dict(self.fixed))  # fixed values valid on their own
 
-    def _values(self, name: str) -> tuple:
+    def values_of(self, name: str) -> tuple:
+        """The values field ``name`` takes in this space (searched, fixed or the default)."""
         for k in self.knobs:
             if k.name == name:
                 return k.values

@@ -34,7 +34,7 @@ SHIPPED_GRID = DesignSpace(knobs=(
 """The coarse grid of the shipped table: 72 points, every knob at 2 or more values."""
 SCALARS = (
     "accuracy", "model_size_bits", "model_size_mb", "hic_size_bits", "digital_size_bits", "fp32_size_bits",
-    "size_ratio", "n_weights", "n_hic_weights", "train_state_bits", "n_binary_devices", "n_multilevel_devices",
+    "reference_size_bits", "size_ratio", "n_weights", "n_hic_weights", "train_state_bits", "n_binary_devices", "n_multilevel_devices",
     "max_write_cycles", "endurance_fraction", "msb_saturations", "saturated_codes", "train_seconds",
     "images_per_second", "failed", "seed", "dataset", "version", "device",
 )

@@ -26,7 +26,7 @@ from .config import HICConfig, check_known_fields
 from .data import Batches, Dataset, load_dataset
 from .devices import HORIZONS_S
 from .hybrid import HybridWeights
-from .metrics import cycle_stats, model_size
+from .metrics import cycle_stats, model_size, reference_size_bits
 from .model import hic_layer_names, resnet
 
 __all__ = ["Budget", "BUDGETS", "get_budget", "evaluate", "build", "train_step", "use_channels_last", "use_onednn"]
@@ -378,7 +378,8 @@ def _train_and_measure(config: HICConfig, budget: Budget, seed: int, ds: Dataset
             gdc[h] = _accuracy(model, drift_test)
         result.update(accuracy_drift=drift, accuracy_drift_gdc=gdc)
 
-    result.update(model_size(model, hic_names, config))
+    result.update(model_size(model, hic_names, config,
+                             reference_size_bits(budget.depth, ds.in_channels, ds.num_classes)))
     if hw is not None:
         result.update(cycle_stats(hw.write_cycles(), hw.sizes, hic_names, config.pcm.endurance_cycles))
         result.update(

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from hicenv.config import HICConfig
-from hicenv.metrics import model_size
+from hicenv.metrics import model_size, reference_size_bits
 from hicenv.model import digital_param_names, hic_layer_names, resnet
 
 
@@ -45,7 +45,9 @@ def test_same_generator_same_weights():
 
 def test_model_size_of_resnet32_hic_4_4_equals_the_hand_count():
     m = resnet(32, 1.0, in_channels=1)
-    s = model_size(m, hic_layer_names(m), HICConfig(msb_bits=4, lsb_bits=4, acc_bits=8))
+    ref = reference_size_bits(32, 1, 10)
+    assert ref == 466_618 * 32  # the FP32 ResNet-32 at width 1: the reference of every size_ratio
+    s = model_size(m, hic_layer_names(m), HICConfig(msb_bits=4, lsb_bits=4, acc_bits=8), ref)
     # By hand: convolution weights 144 (first) + 5*2*2304 + (4608 + 9*9216) + (18432 + 9*36864)
     # + 512 + 2048 (projections) = 463,504, of which all but the first 144 are HIC: 463,360.
     # Digital: 144 + fc 650 + batch norm 2 * (16*11 + 32*11 + 64*11) = 2,464 -> 3,258.
@@ -58,6 +60,30 @@ def test_model_size_of_resnet32_hic_4_4_equals_the_hand_count():
     assert s["train_state_bits"] == 463_360 * 8
     assert s["n_binary_devices"] == 4 * 463_360 and s["n_multilevel_devices"] == 463_360
     assert s["model_size_mb"] == pytest.approx(3_812_160 / 8e6)
-    base = model_size(m, hic_layer_names(m), HICConfig(fp32=True))
+    assert s["size_ratio"] == 3_812_160 / (466_618 * 32)
+    base = model_size(m, hic_layer_names(m), HICConfig(fp32=True), ref)
     assert base["model_size_bits"] == base["fp32_size_bits"] and base["size_ratio"] == 1.0
     assert base["n_binary_devices"] == 0 and base["train_state_bits"] == 0
+
+
+def test_size_ratio_sees_width_at_the_same_bits():
+    # The reference is the FP32 network at width 1, not at the design's own width:
+    # a width-2 model at the same bits is about 4x as large (convolutions grow as width^2).
+    ref = reference_size_bits(32, 1, 10)
+    sizes = {}
+    for w in (1.0, 2.0):
+        m = resnet(32, w, in_channels=1)
+        sizes[w] = model_size(m, hic_layer_names(m), HICConfig(msb_bits=4, lsb_bits=4, width=w), ref)
+    assert sizes[1.0]["reference_size_bits"] == sizes[2.0]["reference_size_bits"] == ref
+    assert 3.9 <= sizes[2.0]["size_ratio"] / sizes[1.0]["size_ratio"] <= 4.1
+    # the same-width FP32 size is still there, under its own name
+    assert sizes[2.0]["model_size_bits"] / sizes[2.0]["fp32_size_bits"] == pytest.approx(0.25, abs=0.01)
+
+
+def test_differential_encoding_doubles_multilevel_devices_not_size():
+    m = resnet(8, 1.0, in_channels=1)
+    ref = reference_size_bits(8, 1, 10)
+    u = model_size(m, hic_layer_names(m), HICConfig(), ref)
+    d = model_size(m, hic_layer_names(m), HICConfig(lsb_encoding="differential"), ref)
+    assert d["n_multilevel_devices"] == 2 * u["n_multilevel_devices"]
+    assert d["model_size_bits"] == u["model_size_bits"]

@@ -3,16 +3,18 @@ import pytest
 
 from hicenv.reward import RewardWeights, objectives, reward
 
+# A width-2-like point: a quarter of its own width's FP32 size, half the FP32 width-1 size.
 M = {"failed": False, "accuracy_drift": {"1y": 0.80}, "accuracy_drift_gdc": {"1y": 0.85},
-     "model_size_bits": 250, "fp32_size_bits": 1000, "train_state_bits": 100, "endurance_fraction": 1e-6,
-     "size_ratio": 0.25}
+     "model_size_bits": 1000, "fp32_size_bits": 4000, "reference_size_bits": 2000, "train_state_bits": 200,
+     "endurance_fraction": 1e-6, "size_ratio": 0.5}
 
 
 def test_terms():
     w = RewardWeights(size_weight=0.4, memory_weight=0.0, endurance_weight=1.0)
-    assert reward(M, w, "1y", endurance_budget=1e-3, retrains=100) == pytest.approx(0.85 - 0.1)
+    # size against the FP32 width-1 reference (0.5), not the same width's FP32 (0.25)
+    assert reward(M, w, "1y", endurance_budget=1e-3, retrains=100) == pytest.approx(0.85 - 0.2)
     w_raw = RewardWeights(size_weight=0.4, compensate=False)
-    assert reward(M, w_raw, "1y", 1e-3, 100) == pytest.approx(0.80 - 0.1)
+    assert reward(M, w_raw, "1y", 1e-3, 100) == pytest.approx(0.80 - 0.2)
     w_mem = RewardWeights(size_weight=0.0, memory_weight=1.0)
     assert reward(M, w_mem, "1y", 1e-3, 100) == pytest.approx(0.85 - 0.1)
     # wear 1e-6 x 3000 retrains = 3e-3, three times a 1e-3 budget: excess 2
@@ -24,7 +26,7 @@ def test_terms():
 def test_failed_run_and_objectives():
     failed = {**M, "failed": True, "accuracy_drift": None, "accuracy_drift_gdc": None}
     assert reward(failed, RewardWeights(failed_reward=-2.0), "1y", 1e-3, 1) == -2.0
-    assert objectives(M, "1y") == pytest.approx((0.85, 0.25, 1e-6))
+    assert objectives(M, "1y") == pytest.approx((0.85, 0.5, 1e-6))
     assert objectives(M, "1y", compensate=False)[0] == 0.80
     assert objectives(failed, "1y")[0] == 0.0
     with pytest.raises(ValueError, match="size_weight"):
