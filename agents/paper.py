@@ -62,6 +62,23 @@ def panel() -> list[dict]:
 
 PANEL = panel()
 
+
+def encoding_panel(widths=(1.0,)) -> list[dict]:
+    """The bit splits with the 8-bit accumulator under both LSB encodings (claim 3 asked
+    of each): ``lsb_encoding`` unsigned (one device) and differential (a G+/G- pair)."""
+    points = []
+    for w in widths:
+        for msb, lsb in SPLITS:
+            for enc, tag in (("unsigned", ""), ("differential", " diff")):
+                points.append({"label": f"hic {msb}/{lsb}/8 w{w:g}{tag}",
+                               "config": {"msb_bits": msb, "lsb_bits": lsb, "acc_bits": 8, "width": w,
+                                          "lsb_encoding": enc}})
+    return points
+
+
+POINT_SETS = {"panel": PANEL, "encodings": encoding_panel()}
+"""Design-point sets the runner knows (``--points``)."""
+
 LONG_BUDGETS: dict[str, Budget] = {
     # The paper's recipe (hicenv's ``full``: 160 epochs) is ~10^7 images per run; 54
     # runs of it are GPU-days. This reduced recipe is what one 15-minute GPU lease
@@ -71,13 +88,26 @@ LONG_BUDGETS: dict[str, Budget] = {
         batch_size=128, lr=0.1, label_smoothing=0.1, augment=False,
     ),
     "full": BUDGETS["full"],
+    # What two CPU cores afford for a question at a time (about 4 minutes a run with one
+    # thread): a quarter of the training images once, every test image, 2,000 per horizon.
+    "cpu-15k": Budget(
+        name="cpu-15k", train_images=15000, epochs=1, test_images=None, drift_test_images=2000,
+        batch_size=32, lr=0.05, label_smoothing=0.1, augment=False,
+    ),
 }
-"""Long budgets the experiment knows: ``full-2ep`` (what we ran) and ``full`` (the paper's)."""
+"""Long budgets the experiment knows: ``full-2ep`` (the panel's, on a GPU), ``full`` (the
+paper's) and ``cpu-15k`` (the largest a 2-core CPU runs for a question in a session)."""
 
 
-def task_key(r: dict) -> tuple:
-    """What makes a task or a result unique: design point, budget, seed."""
-    return r["label"], r["budget_name"], r["seed"]
+def task_key(r: dict) -> str:
+    """What determines a task's result: the full design point, the full budget, the
+    dataset's content, the seed and the simulator's code (labels and budget names are
+    only names). A result of other simulator code is not the task's: it is run again."""
+    from hicenv.cache import cache_key
+    from hicenv.config import HICConfig
+
+    config = HICConfig.from_dict(r["config"]).to_dict()
+    return cache_key(config, r["budget"], r.get("dataset_fingerprint"), r["seed"], r.get("sim_fingerprint") or "none")
 
 
 def _stored(folders) -> set:
@@ -103,9 +133,12 @@ PROXY_CANDIDATES: dict[str, Budget] = {
 
 
 def tasks(seeds: list[int], long_budget: Budget | None, proxy_budget: Budget | list[Budget] | None = BUDGETS["proxy"],
-          points: list[dict] | None = None) -> list[dict]:
+          points: list[dict] | None = None, dataset_fingerprints: dict | None = None) -> list[dict]:
     """Every (point, budget, seed), ordered so that a partial run covers the panel:
-    seed by seed, long budget before proxy, points in panel order."""
+    seed by seed, long budget before proxy, points in panel order. ``dataset_fingerprints``
+    maps ``long`` and ``proxy`` to the content fingerprints of their datasets."""
+    from hicenv.fingerprint import sim_fingerprint
+
     proxies = [] if proxy_budget is None else [proxy_budget] if isinstance(proxy_budget, Budget) else proxy_budget
     out = []
     for seed in seeds:
@@ -114,7 +147,8 @@ def tasks(seeds: list[int], long_budget: Budget | None, proxy_budget: Budget | l
                 continue
             for p in PANEL if points is None else points:
                 out.append({"label": p["label"], "config": p["config"], "kind": kind, "budget": budget.to_dict(),
-                            "budget_name": budget.name, "seed": seed})
+                            "budget_name": budget.name, "seed": seed, "sim_fingerprint": sim_fingerprint(),
+                            "dataset_fingerprint": (dataset_fingerprints or {}).get(kind)})
     return out
 
 
@@ -192,8 +226,13 @@ def run(out: str | os.PathLike, seeds: list[int], long_budget: str | Budget | No
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     Path(out).mkdir(parents=True, exist_ok=True)
+    from hicenv.data import load_dataset
+
+    fps = {"proxy": load_dataset("embedded").fingerprint}
+    if long_budget is not None:
+        fps["long"] = load_dataset(dataset, data_root).fingerprint
     done = _stored([out, *stored])
-    todo = [t for t in tasks(seeds, long_budget, proxy_budget, points) if task_key(t) not in done]
+    todo = [t for t in tasks(seeds, long_budget, proxy_budget, points, fps) if task_key(t) not in done]
     print(f"{len(todo)} runs to do ({len(done)} stored) with {workers} worker(s)", flush=True)
     if not todo:
         return 0
@@ -245,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--proxy-candidates", action="store_true",
                     help="train the candidate proxy budgets (PROXY_CANDIDATES) only: the fidelity study")
     ap.add_argument("--stored", action="append", default=[], help="a folder of results not to redo (repeatable)")
+    ap.add_argument("--points", default="panel", choices=sorted(POINT_SETS),
+                    help="design points: the paper's panel, or the bit splits under both LSB encodings")
     a = ap.parse_args(argv)
     try:
         seeds = [int(s) for s in a.seeds.split(",")]
@@ -252,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--seeds must be comma-separated integers, got {a.seeds!r}")
     proxy = list(PROXY_CANDIDATES.values()) if a.proxy_candidates else None if a.no_proxy else BUDGETS["proxy"]
     left = run(a.out, seeds, None if a.proxy_candidates else a.long_budget, a.dataset, a.data_root, a.device,
-               a.workers, a.deadline, proxy, a.threads, stored=a.stored)
+               a.workers, a.deadline, proxy, a.threads, points=POINT_SETS[a.points], stored=a.stored)
     return 0 if left == 0 else 3
 
 

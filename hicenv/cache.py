@@ -1,13 +1,17 @@
 """A result cache shared by every process on the machine: one SQLite file.
 
-An evaluation is keyed by its config, budget, dataset, seed and the simulator
-version; a stored evaluation is returned instead of training again. SQLite in
+An evaluation is keyed by what determines it: its config (device physics
+included), the full budget, the dataset's content fingerprint, the seed and the
+simulator's code fingerprint (:mod:`hicenv.fingerprint`); a stored evaluation is
+returned instead of training again, and one made by other simulator code never is. SQLite in
 WAL mode serialises writers across processes; ``INSERT OR IGNORE`` makes two
 processes that finish the same point at once agree on the first result.
 
 Contract (what callers may assume):
 
-* :meth:`ResultCache.get` returns the metrics stored under the key, or None;
+* :meth:`ResultCache.get` returns the metrics stored under the key, or None; the key
+  holds the current :func:`~hicenv.fingerprint.sim_fingerprint`, so results of other
+  code are never returned (until :meth:`ResultCache.restamp` proves them identical);
 * :meth:`ResultCache.put` is atomic: a crash leaves the row written or absent;
 * any number of processes and threads may share one file; each thread opens
   its own connection.
@@ -22,12 +26,13 @@ import threading
 import time
 from pathlib import Path
 
-from . import __version__
+from .fingerprint import sim_fingerprint
 
-__all__ = ["ResultCache", "cache_key", "SIMULATOR_VERSION", "default_cache_path", "resolve_cache", "cached_evaluate", "Evaluator"]
+__all__ = ["ResultCache", "cache_key", "default_cache_path", "resolve_cache", "cached_evaluate", "Evaluator"]
 
-SIMULATOR_VERSION = __version__
-"""Part of every key: results of another simulator version are never reused."""
+_VOLATILE = ("train_seconds", "eval_seconds", "images_per_second", "machine", "python_version", "version",
+             "sim_fingerprint", "torch_version", "device")
+"""Metrics that a re-run may change without the simulator computing anything else."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -36,7 +41,7 @@ CREATE TABLE IF NOT EXISTS results (
     budget TEXT NOT NULL,
     dataset TEXT NOT NULL,
     seed INTEGER NOT NULL,
-    version TEXT NOT NULL,
+    version TEXT NOT NULL,  -- the simulator fingerprint (hicenv 0.1 wrote its version string)
     metrics TEXT NOT NULL,
     created REAL NOT NULL
 )
@@ -47,9 +52,12 @@ def _canonical(x) -> str:
     return json.dumps(x, sort_keys=True, separators=(",", ":"), allow_nan=True)
 
 
-def cache_key(config: dict, budget: dict, dataset: str, seed: int, version: str = SIMULATOR_VERSION) -> str:
-    """SHA-256 of the canonical JSON of everything that determines a result."""
-    return hashlib.sha256(_canonical([config, budget, dataset, seed, version]).encode()).hexdigest()
+def cache_key(config: dict, budget: dict, dataset: str, seed: int, fingerprint: str | None = None) -> str:
+    """SHA-256 of the canonical JSON of everything that determines a result: the config,
+    the full budget, the dataset's content fingerprint, the seed and the simulator's
+    code fingerprint (default: the running code's)."""
+    fp = sim_fingerprint() if fingerprint is None else fingerprint
+    return hashlib.sha256(_canonical([config, budget, dataset, seed, fp]).encode()).hexdigest()
 
 
 def default_cache_path() -> Path:
@@ -84,24 +92,56 @@ class ResultCache:
         self.__init__(state["path"])
 
     def get(self, config: dict, budget: dict, dataset: str, seed: int) -> dict | None:
+        """The stored metrics of this evaluation by the running simulator code, or None.
+        ``dataset`` is the dataset's content fingerprint."""
         key = cache_key(config, budget, dataset, seed)
         row = self._connect().execute("SELECT metrics FROM results WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def put(self, config: dict, budget: dict, dataset: str, seed: int, metrics: dict) -> None:
-        key = cache_key(config, budget, dataset, seed)
-        row = (key, _canonical(config), _canonical(budget), dataset, seed, SIMULATOR_VERSION,
-               json.dumps(metrics), time.time())
+    def put(self, config: dict, budget: dict, dataset: str, seed: int, metrics: dict,
+            fingerprint: str | None = None) -> None:
+        """Store ``metrics`` under its key (``fingerprint``: the code that made them, default the running code's)."""
+        fp = sim_fingerprint() if fingerprint is None else fingerprint
+        key = cache_key(config, budget, dataset, seed, fp)
+        row = (key, _canonical(config), _canonical(budget), dataset, seed, fp, json.dumps(metrics), time.time())
         with self._connect() as con:  # one transaction
             con.execute("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+
+    def fingerprints(self) -> dict[str, int]:
+        """How many stored results each simulator fingerprint made."""
+        cur = self._connect().execute("SELECT version, COUNT(*) FROM results GROUP BY version")
+        return dict(cur.fetchall())
+
+    def restamp(self, old: str, check: int = 2, device: str | None = None) -> int:
+        """Carry the results of simulator fingerprint ``old`` over to the running code,
+        only if re-running the ``check`` cheapest of them reproduces every number exactly
+        (timings and provenance aside). Returns how many were carried over; raises
+        ``ValueError`` naming the first metric that differs. Re-runs happen on
+        ``device``, which should be the kind that made them (bit-identity is per machine)."""
+        cur = self._connect().execute(
+            "SELECT config, budget, dataset, seed, metrics FROM results WHERE version = ?", (old,))
+        rows = [(json.loads(c), json.loads(b), d, s, json.loads(m)) for c, b, d, s, m in cur]
+        if not rows:
+            raise ValueError(f"no results of simulator fingerprint {old!r} in {self.path}")
+        if old == sim_fingerprint():
+            return 0
+        cost = lambda r: (r[1].get("train_images") or 10**9) * r[1].get("epochs", 1)  # noqa: E731
+        for config, budget, _, seed, metrics in sorted(rows, key=cost)[:check]:
+            _check_identical(config, budget, seed, metrics, device)
+        for config, budget, dataset, seed, metrics in rows:
+            self.put(config, budget, dataset, seed, {**metrics, "sim_fingerprint": sim_fingerprint()})
+        return len(rows)
 
     def __len__(self) -> int:
         return self._connect().execute("SELECT COUNT(*) FROM results").fetchone()[0]
 
-    def rows(self) -> list[dict]:
-        """Every stored evaluation's metrics (each carries its config, budget, seed, version)."""
-        cur = self._connect().execute("SELECT metrics FROM results ORDER BY created")
-        return [json.loads(r[0]) for r in cur]
+    def rows(self, current_only: bool = False) -> list[dict]:
+        """Every stored evaluation's metrics (each carries its config, budget, seed and
+        ``sim_fingerprint``); ``current_only``: those of the running simulator code."""
+        sql, args = "SELECT metrics FROM results ORDER BY created", ()
+        if current_only:
+            sql, args = "SELECT metrics FROM results WHERE version = ? ORDER BY created", (sim_fingerprint(),)
+        return [json.loads(r[0]) for r in self._connect().execute(sql, args)]
 
     def export(self, path: str | os.PathLike) -> Path:
         """Write every evaluation as a table (CSV or Parquet by the suffix), one row a point."""
@@ -121,22 +161,36 @@ def resolve_cache(cache) -> ResultCache | None:
     return ResultCache(cache)
 
 
+def _check_identical(config: dict, budget: dict, seed: int, stored: dict, device: str | None) -> None:
+    """Re-run one stored evaluation under the running code; a differing number is an error."""
+    from .trainer import evaluate
+
+    fresh = evaluate(config, budget, seed, stored["dataset"], device=device)
+    for k in sorted(set(stored) | set(fresh)):
+        if k not in _VOLATILE and stored.get(k) != fresh.get(k):
+            raise ValueError(f"re-running {stored['dataset']} seed {seed} with the current code changed {k!r}: "
+                             "its results are not carried over")
+
+
 def cached_evaluate(config, budget, seed: int, dataset, cache: ResultCache | None, **kwargs) -> tuple[dict, bool]:
     """:func:`hicenv.trainer.evaluate` through ``cache``: (metrics, whether they came from it).
 
-    ``dataset`` is a name or a loaded :class:`hicenv.data.Dataset`; its name keys the cache.
+    ``dataset`` is a name or a loaded :class:`hicenv.data.Dataset`; its content
+    fingerprint keys the cache (a name is loaded first).
     """
+    from .data import Dataset, load_dataset
     from .trainer import evaluate, get_budget
 
     budget = get_budget(budget)
-    name = dataset if isinstance(dataset, str) else dataset.name
     if cache is not None:
-        hit = cache.get(config.to_dict(), budget.to_dict(), name, seed)
+        if not isinstance(dataset, Dataset):
+            dataset = load_dataset(dataset, kwargs.get("data_root"), kwargs.get("download", False))
+        hit = cache.get(config.to_dict(), budget.to_dict(), dataset.fingerprint, seed)
         if hit is not None:
             return hit, True
     metrics = evaluate(config, budget, seed, dataset, **kwargs)
     if cache is not None:
-        cache.put(config.to_dict(), budget.to_dict(), name, seed, metrics)
+        cache.put(config.to_dict(), budget.to_dict(), dataset.fingerprint, seed, metrics)
     return metrics, False
 
 

@@ -261,8 +261,10 @@ def _compare(args) -> int:
 
 def _add_paper(sub) -> None:
     p = sub.add_parser("paper", help="the paper's experiment: train its panel (run) or write its report (report)",
-                       add_help=False)
-    p.add_argument("action", choices=["run", "report"])
+                       description="The paper's experiment (studies/paper/README.md): 'hicenv paper run' trains "
+                                   "the panel, resumably; 'hicenv paper report' writes REPORT.md from stored results. "
+                                   "'hicenv paper run --help' and 'hicenv paper report --help' list their options.")
+    p.add_argument("action", choices=["run", "report"], help="run or report")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="the action's options (see hicenv paper run --help)")
     p.set_defaults(func=_paper)
 

@@ -102,6 +102,8 @@ class HICConfig:
             raise ValueError(f"noise must be >= 0 (0 ideal devices, 1 nominal PCM), got {self.noise!r}")
         if self.rounding not in _ROUNDINGS:
             raise ValueError(f"rounding must be one of {_ROUNDINGS}, got {self.rounding!r}")
+        if not isinstance(self.pcm, PCMParams):
+            raise ValueError(f"pcm must be a PCMParams (device physics), got {type(self.pcm).__name__}")
         if self.lsb_encoding not in LSB_ENCODINGS:
             raise ValueError(f"lsb_encoding must be one of {LSB_ENCODINGS}, got {self.lsb_encoding!r}")
         if not self.acc_range >= 2:
@@ -135,7 +137,7 @@ class HICConfig:
         check_known_fields(cls, d)
         d = dict(d)
         if isinstance(d.get("pcm"), dict):
-            d["pcm"] = PCMParams(**d["pcm"])
+            d["pcm"] = PCMParams.from_dict(d["pcm"])
         return cls(**d)
 
     def replace(self, **changes) -> "HICConfig":

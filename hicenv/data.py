@@ -87,6 +87,20 @@ class Dataset:
             raise ValueError(f"{self.name}: labels must be >= 0")
 
     @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the arrays (shapes, dtypes, bytes): the dataset's identity in every
+        result key, so a changed file or reader never serves old results as current."""
+        cached = self.__dict__.get("_fingerprint")
+        if cached is None:
+            h = hashlib.sha256()
+            for a in (self.x_train, self.y_train, self.x_test, self.y_test):
+                a = np.ascontiguousarray(a)
+                h.update(f"{a.dtype.str}{a.shape}".encode())
+                h.update(memoryview(a).cast("B"))
+            cached = self.__dict__["_fingerprint"] = h.hexdigest()[:16]
+        return cached
+
+    @property
     def num_classes(self) -> int:
         return int(max(self.y_train.max(), self.y_test.max())) + 1
 

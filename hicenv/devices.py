@@ -7,15 +7,19 @@ whole tensors on any torch device and draws randomness only from the
 
 Fits (Joshi et al., "Accurate deep neural network inference using computational
 phase-change memory", Nature Communications 11, 2473 (2020); the same numbers as
-IBM aihwkit's ``PCMLikeNoiseModel``):
+IBM aihwkit's ``PCMLikeNoiseModel``), every coefficient a field of
+:class:`PCMParams` (defaults shown):
 
-* programming noise: ``sigma_prog_uS = max(-1.1731 gT^2 + 1.9650 gT + 0.2635, 0)``
-  for a target ``gT`` in [0, 1], at ``g_max = 25 uS``;
+* programming noise: ``sigma_prog_uS = max(c2 gT^2 + c1 gT + c0, 0)`` with
+  ``(c0, c1, c2) = (0.2635, 1.9650, -1.1731)`` uS for a target ``gT`` in [0, 1], at
+  ``g_max = 25 uS`` (scaled with ``g_max``);
 * drift: ``g(t) = g_prog * (t / t0) ** -nu``, ``nu ~ |N(mu_nu(gT), sigma_nu(gT))|``
   with ``mu_nu = clip(-0.0155 ln gT + 0.0244, 0.049, 0.1)`` and
   ``sigma_nu = clip(-0.0125 ln gT - 0.0059, 0.008, 0.045)``;
 * 1/f read noise: ``sigma_read = |g(t)| Q_s sqrt(ln((t + t_r) / (2 t_r)))`` with
   ``Q_s = min(0.0088 / gT ** 0.65, 0.2)``.
+
+The repository's ``docs/hic.md`` gives the sources and which values are our choices.
 
 Binary (SET/RESET) devices use the same fits at their own target conductances and
 are read by comparing with a threshold, so they err only when drift or noise carries
@@ -26,7 +30,7 @@ This module knows nothing of weights, layers or training.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import torch
 
@@ -53,10 +57,6 @@ HORIZONS_S: dict[str, float] = {
     "1y": 365 * 86400.0,
 }
 
-_PROG_COEFF = (0.2635, 1.9650, -1.1731)  # uS at g_max = 25 uS: c0 + c1 gT + c2 gT^2
-_PROG_REF_G_MAX_US = 25.0
-
-
 @dataclass(frozen=True)
 class PCMParams:
     """Physical parameters of the PCM devices (Joshi et al. 2020 unless marked)."""
@@ -73,7 +73,7 @@ class PCMParams:
     """Target conductance of a binary device in the RESET state, uS [our choice].
 
     At 0.1 uS the drift fit gives nu = 0.1 for RESET and 0.049 for SET, the
-    values HIC.md quotes for binary PCM."""
+    values published for binary PCM (``docs/hic.md``)."""
     threshold_uS: float = 5.0
     """Read threshold of binary devices in uS [our choice].
 
@@ -81,10 +81,52 @@ class PCMParams:
     year; at 12.5 uS (half of g_max) half of them would cross within a year."""
     endurance_cycles: float = 1e8
     """Write-erase cycles a device survives (published PCM: 1e6 to 1e9)."""
+    prog_c0_uS: float = 0.2635
+    """Programming-noise fit, constant term: sigma_prog in uS at a target of 0."""
+    prog_c1_uS: float = 1.9650
+    """Programming-noise fit, linear term in the normalised target gT (uS)."""
+    prog_c2_uS: float = -1.1731
+    """Programming-noise fit, quadratic term in gT (uS)."""
+    prog_fit_g_max_uS: float = 25.0
+    """g_max at which the programming-noise fit was made; sigma_prog scales with g_max / it."""
+    nu_mu_slope: float = -0.0155
+    """Drift-exponent mean: slope in ln gT."""
+    nu_mu_offset: float = 0.0244
+    """Drift-exponent mean: value at gT = 1."""
+    nu_mu_min: float = 0.049
+    """Drift-exponent mean: lower clip."""
+    nu_mu_max: float = 0.1
+    """Drift-exponent mean: upper clip."""
+    nu_sigma_slope: float = -0.0125
+    """Drift-exponent spread (device to device): slope in ln gT."""
+    nu_sigma_offset: float = -0.0059
+    """Drift-exponent spread: value at gT = 1."""
+    nu_sigma_min: float = 0.008
+    """Drift-exponent spread: lower clip."""
+    nu_sigma_max: float = 0.045
+    """Drift-exponent spread: upper clip."""
+    read_q_coeff: float = 0.0088
+    """1/f read noise: Q_s = read_q_coeff / gT ** read_q_exponent, at most read_q_max."""
+    read_q_exponent: float = 0.65
+    """1/f read noise: exponent of gT in Q_s."""
+    read_q_max: float = 0.2
+    """1/f read noise: upper clip of Q_s."""
+
     def __post_init__(self) -> None:
-        for name in ("g_max_uS", "t0_s", "t_read_s", "set_g_uS", "threshold_uS", "endurance_cycles"):
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ValueError(f"PCMParams.{f.name} must be a finite number, got {v!r}")
+            object.__setattr__(self, f.name, float(v))  # canonical: 1e8 and 100000000 key alike
+        for name in ("g_max_uS", "t0_s", "t_read_s", "set_g_uS", "threshold_uS", "endurance_cycles",
+                     "prog_fit_g_max_uS", "read_q_exponent", "read_q_max"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"PCMParams.{name} must be > 0, got {getattr(self, name)!r}")
+        for lo, hi in (("nu_mu_min", "nu_mu_max"), ("nu_sigma_min", "nu_sigma_max")):
+            if not 0 <= getattr(self, lo) <= getattr(self, hi):
+                raise ValueError(f"PCMParams needs 0 <= {lo} <= {hi}, got {getattr(self, lo)}, {getattr(self, hi)}")
+        if self.read_q_coeff < 0:
+            raise ValueError(f"PCMParams.read_q_coeff must be >= 0, got {self.read_q_coeff}")
         if not 0 <= self.reset_g_uS < self.threshold_uS < self.set_g_uS:
             raise ValueError(
                 "PCMParams needs 0 <= reset_g_uS < threshold_uS < set_g_uS, got "
@@ -94,26 +136,40 @@ class PCMParams:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "PCMParams":
+        """Fields by name; an unknown key is an error that names it and the known ones."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown PCMParams field(s) {unknown}; known: {sorted(known)}")
+        return cls(**d)
+
+
+_DEFAULT = PCMParams()
+
 
 def sigma_prog(g_target: torch.Tensor, params: PCMParams) -> torch.Tensor:
     """Programming-noise standard deviation (normalised) at a normalised target."""
-    c0, c1, c2 = _PROG_COEFF
-    s_uS = (c0 + c1 * g_target + c2 * g_target * g_target).clamp_min(0.0)
-    # The fit is in uS at g_max = 25 uS; it scales with g_max (as in aihwkit).
-    return s_uS * (params.g_max_uS / _PROG_REF_G_MAX_US) / params.g_max_uS
+    p = params
+    s_uS = (p.prog_c0_uS + p.prog_c1_uS * g_target + p.prog_c2_uS * g_target * g_target).clamp_min(0.0)
+    # The fit is in uS at its own g_max; it scales with g_max (as in aihwkit).
+    return s_uS * (p.g_max_uS / p.prog_fit_g_max_uS) / p.g_max_uS
 
 
-def drift_nu_stats(g_target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def drift_nu_stats(g_target: torch.Tensor, params: PCMParams = _DEFAULT) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and spread of the drift exponent at a normalised target conductance."""
+    p = params
     log_g = torch.log(g_target.clamp_min(1e-6))
-    mu = (-0.0155 * log_g + 0.0244).clamp(0.049, 0.1)
-    sigma = (-0.0125 * log_g - 0.0059).clamp(0.008, 0.045)
+    mu = (p.nu_mu_slope * log_g + p.nu_mu_offset).clamp(p.nu_mu_min, p.nu_mu_max)
+    sigma = (p.nu_sigma_slope * log_g + p.nu_sigma_offset).clamp(p.nu_sigma_min, p.nu_sigma_max)
     return mu, sigma
 
 
-def sample_drift_nu(g_target: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_drift_nu(g_target: torch.Tensor, generator: torch.Generator | None = None,
+                    params: PCMParams = _DEFAULT) -> torch.Tensor:
     """Per-device drift exponents drawn from ``|N(mu_nu, sigma_nu)|``."""
-    mu, sigma = drift_nu_stats(g_target)
+    mu, sigma = drift_nu_stats(g_target, params)
     z = torch.randn(g_target.shape, generator=generator, device=g_target.device, dtype=g_target.dtype)
     return (mu + sigma * z).abs()
 
@@ -143,9 +199,10 @@ def drift(g_prog: torch.Tensor, nu: torch.Tensor, t_s: float, params: PCMParams)
     return g_prog * ((t_s + params.t0_s) / params.t0_s) ** (-nu)
 
 
-def read_noise_q(g_target: torch.Tensor) -> torch.Tensor:
+def read_noise_q(g_target: torch.Tensor, params: PCMParams = _DEFAULT) -> torch.Tensor:
     """Relative 1/f read-noise amplitude ``Q_s`` at a normalised target conductance."""
-    return (0.0088 / g_target.abs().clamp_min(1e-3) ** 0.65).clamp_max(0.2)
+    p = params
+    return (p.read_q_coeff / g_target.abs().clamp_min(1e-3) ** p.read_q_exponent).clamp_max(p.read_q_max)
 
 
 def read(

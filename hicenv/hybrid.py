@@ -125,7 +125,7 @@ class HybridWeights:
         _, level = self._split(q)
         self.g = dev.program(self._targets(level), self.pcm, self.noise, generator)
         # Q_s depends on the level only: a table instead of a power per device and read.
-        self._qs_table = dev.read_noise_q(torch.arange(int(self.top) + 1, device=device) / self.top)
+        self._qs_table = dev.read_noise_q(torch.arange(int(self.top) + 1, device=device) / self.top, self.pcm)
 
         # A device changes state at most once per update, so int16 counters cannot
         # overflow before update 32,767; they widen to int32 there (exact either way).
@@ -294,7 +294,7 @@ class HybridWeights:
     def sample_drift_state(self) -> DriftState:
         """Draw every device's drift exponent (and the binary devices' analog state)."""
         m, level = self._split(self.q.float())
-        nu_ml = dev.sample_drift_nu(self._targets(level), self.gen)
+        nu_ml = dev.sample_drift_nu(self._targets(level), self.gen, self.pcm)
         g_ref = dev.read(self.g, self._qs(level), 0.0, self.pcm, self.noise, self.gen)
         bits = self._bits(m.to(torch.int32))
         g_bits_target = dev.binary_target(bits, self.pcm)
@@ -302,8 +302,8 @@ class HybridWeights:
             nu_ml=nu_ml,
             g_ref_ml=self._layer_sum(g_ref),
             g_bits=dev.program(g_bits_target, self.pcm, self.noise, self.gen),
-            nu_bits=dev.sample_drift_nu(g_bits_target, self.gen),
-            qs_bits=dev.read_noise_q(g_bits_target),
+            nu_bits=dev.sample_drift_nu(g_bits_target, self.gen, self.pcm),
+            qs_bits=dev.read_noise_q(g_bits_target, self.pcm),
         )
 
     def _layer_sum(self, x: torch.Tensor) -> torch.Tensor:

@@ -12,6 +12,7 @@ of environment steps in seconds.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Callable
 from pathlib import Path
 
@@ -36,8 +37,12 @@ SCALARS = (
     "accuracy", "model_size_bits", "model_size_mb", "hic_size_bits", "digital_size_bits", "fp32_size_bits",
     "reference_size_bits", "size_ratio", "n_weights", "n_hic_weights", "train_state_bits", "n_binary_devices", "n_multilevel_devices",
     "max_write_cycles", "endurance_fraction", "msb_saturations", "saturated_codes", "train_seconds",
-    "images_per_second", "failed", "seed", "dataset", "version", "device",
+    "images_per_second", "failed", "seed", "dataset", "dataset_fingerprint", "sim_fingerprint", "version", "device",
 )
+REQUIRED = (*KNOBS, "fp32", "accuracy", "size_ratio", "reference_size_bits", "model_size_bits",
+            "train_state_bits", "endurance_fraction")
+"""Columns a lookup table must have (the reward and the objectives read them)."""
+_WARNED: set[str] = set()
 
 
 def flatten(metrics: dict) -> dict:
@@ -106,15 +111,28 @@ class LookupTable:
                 raise ValueError(f"lookup table {path} does not exist")
             df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
             self.source = str(path)
-        missing = [c for c in (*KNOBS, "fp32", "accuracy", "size_ratio", "endurance_fraction") if c not in df.columns]
+        missing = [c for c in REQUIRED if c not in df.columns]
         if missing:
-            raise ValueError(f"lookup table {self.source} lacks column(s) {missing}")
+            raise ValueError(f"lookup table {self.source} lacks column(s) {missing} "
+                             "(made by an older hicenv? regenerate it with hicenv table)")
+        self._say_if_foreign(df)
         df = df[~df["fp32"].astype(bool)].reset_index(drop=True)
         if df.empty:
             raise ValueError(f"lookup table {self.source} has no HIC rows")
         self.df = df
         self._records = df.to_dict("records")
         self._index = {self._key(r): i for i, r in enumerate(df[list(KNOBS)].itertuples(index=False))}
+
+    def _say_if_foreign(self, df: pd.DataFrame) -> None:
+        """Warn once per table if other simulator code made its rows: they still answer."""
+        from .fingerprint import sim_fingerprint
+
+        made = sorted(set(df["sim_fingerprint"].astype(str))) if "sim_fingerprint" in df.columns else ["unknown"]
+        self.fingerprints = tuple(made)
+        if made != [sim_fingerprint()] and self.source not in _WARNED:
+            _WARNED.add(self.source)
+            warnings.warn(f"lookup table {self.source} was made by simulator code {', '.join(made)}, not the "
+                          f"running {sim_fingerprint()}: its numbers are that code's", stacklevel=3)
 
     @staticmethod
     def _key(values) -> tuple:

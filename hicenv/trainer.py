@@ -25,6 +25,7 @@ from . import __version__
 from .config import HICConfig, check_known_fields
 from .data import Batches, Dataset, load_dataset
 from .devices import HORIZONS_S
+from .fingerprint import sim_fingerprint
 from .hybrid import HybridWeights
 from .metrics import cycle_stats, model_size, reference_size_bits
 from .model import hic_layer_names, resnet
@@ -171,6 +172,7 @@ def _accuracy(model: nn.Module, batches: Batches) -> float:
 
 def _provenance(device: torch.device) -> dict:
     d = {
+        "sim_fingerprint": sim_fingerprint(),
         "version": __version__,
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
@@ -402,6 +404,7 @@ def _train_and_measure(config: HICConfig, budget: Budget, seed: int, ds: Dataset
         config=config.to_dict(),
         budget=budget.to_dict(),
         dataset=ds.name,
+        dataset_fingerprint=ds.fingerprint,
         train_images=len(tr),
         test_images=len(te),
         drift_test_images=n_drift,

@@ -24,7 +24,11 @@ def test_key_depends_on_everything_that_determines_a_result():
     assert k != cache_key(c, {**b, "epochs": 2}, "embedded", 0)
     assert k != cache_key(c, b, "cifar10", 0)
     assert k != cache_key(c, b, "embedded", 1)
-    assert k != cache_key(c, b, "embedded", 0, version="0.0.0")
+    assert k != cache_key(c, b, "embedded", 0, fingerprint="0" * 16)  # other simulator code
+    assert k != cache_key(HICConfig(lsb_encoding="differential").to_dict(), b, "embedded", 0)
+    from hicenv.devices import PCMParams
+
+    assert k != cache_key(HICConfig(pcm=PCMParams(endurance_cycles=1e6)).to_dict(), b, "embedded", 0)
 
 
 def test_put_get_and_first_writer_wins(tmp_path):
@@ -82,3 +86,66 @@ def test_export_csv_and_parquet_round_trip(tmp_path):
     assert df.loc[0, "msb_bits"] == 4 and df.loc[0, "budget"] == "tiny"
     with pytest.raises(ValueError, match=".csv or .parquet"):
         cache.export(tmp_path / "all.xlsx")
+
+
+_PROBE = """
+import sys
+import hicenv
+from hicenv.cache import ResultCache
+from hicenv.config import HICConfig
+assert hicenv.__file__.startswith(sys.argv[2]), hicenv.__file__  # the copy, not the installed package
+hit = ResultCache(sys.argv[1]).get(HICConfig().to_dict(), {"name": "b"}, "d", 0)
+print("hit" if hit is not None else "miss")
+"""
+
+
+def _lookup_with(copy_root, cache_path) -> str:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(copy_root)}
+    out = subprocess.run([sys.executable, "-c", _PROBE, str(cache_path), str(copy_root)], env=env,
+                         capture_output=True, text=True, timeout=120, cwd=copy_root)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_a_simulator_change_misses_the_cache_and_a_comment_does_not(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    import hicenv
+
+    cache = ResultCache(tmp_path / "c.sqlite")
+    cache.put(HICConfig().to_dict(), {"name": "b"}, "d", 0, {"accuracy": 0.5})
+    copy = tmp_path / "src"
+    shutil.copytree(Path(hicenv.__file__).parent, copy / "hicenv", ignore=shutil.ignore_patterns("_data"))
+    assert _lookup_with(copy, cache.path) == "hit"  # the same code: the stored result is served
+    hybrid = copy / "hicenv" / "hybrid.py"
+    text = hybrid.read_text()
+    hybrid.write_text(text.replace('"""Hybrid weights:', '# a new comment\n"""Hybrid weights, reworded:', 1))
+    assert _lookup_with(copy, cache.path) == "hit"  # comments and docstrings do not make other results
+    line = "        self.saturations += ((q_new < self.qmin) | (q_new > self.qmax)).sum()"
+    assert line in text
+    hybrid.write_text(text.replace(line, line.replace(".sum()", ".sum() * 2")))
+    assert _lookup_with(copy, cache.path) == "miss"  # one changed line of the simulator: a miss
+
+
+def test_restamp_carries_results_over_only_when_a_rerun_is_identical(tmp_path):
+    from hicenv.data import load_dataset
+
+    cache = ResultCache(tmp_path / "c.sqlite")
+    ds = load_dataset("embedded")
+    m, _ = cached_evaluate(HICConfig(), TINY, 0, ds, None)
+    c, b = HICConfig().to_dict(), TINY.to_dict()
+    cache.put(c, b, ds.fingerprint, 0, m, fingerprint="old-identical")
+    cache.put(c, b, ds.fingerprint, 1, {**m, "seed": 1}, fingerprint="old-identical")
+    assert cache.get(c, b, ds.fingerprint, 0) is None  # other code's results are not current
+    assert cache.restamp("old-identical", check=1) == 2
+    assert cache.get(c, b, ds.fingerprint, 0)["accuracy"] == m["accuracy"]
+    assert cache.get(c, b, ds.fingerprint, 1) is not None
+    cache.put(c, b, ds.fingerprint, 0, {**m, "accuracy": m["accuracy"] + 0.01}, fingerprint="old-different")
+    with pytest.raises(ValueError, match="'accuracy'"):
+        cache.restamp("old-different", check=1)
+    assert set(cache.fingerprints()) >= {"old-identical", "old-different"}
