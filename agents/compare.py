@@ -55,7 +55,7 @@ def _space_dict(env_kwargs: dict) -> dict:
 
     env = gymnasium.make("hicenv/HICDesign-v0", **{**env_kwargs, "noise": 1.0}).unwrapped
     d = env.space.to_dict()
-    d.pop("dataset", None), d.pop("budget", None)
+    d.pop("dataset", None), d.pop("device", None)
     return d
 
 

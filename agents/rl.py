@@ -87,7 +87,7 @@ class _Recorder:
         if "config" not in info or "accuracy" not in info:
             return
         row = design_row(info, self.horizon, agent=self.agent, evaluation=len(self.rows), env_steps=env_steps,
-                         reward=info.get("reward"), source=info.get("source"))
+                         reward=info.get("reward"))
         self.rows.append(row)
         if not row.get("failed"):
             self._update_front(hv_points(pd.DataFrame([row]), self.bound)[0])

@@ -17,11 +17,15 @@ Keys (all optional but ``trials``; unknown keys are an error)::
     include_fp32 = false      # enqueue the FP32 baseline at each width of the space
 
     [space]                   # hicenv.DesignSpace.from_dict
-    knobs = { width = [1.0, 1.5, 2.0], msb_bits = { low = 2, high = 4, step = 1 } }
+    knobs = { width = [1.0, 1.5, 2.0], msb_bits = { low = 2, high = 4, step = 1 },
+              lsb_encoding = ["unsigned", "differential"], "device.endurance_cycles" = [1e6, 1e8] }
     fixed = { acc_bits = 8 }
     endurance_budget = 1e-3
     retrains = 1000
     horizon = "1y"
+
+    [device]                  # hicenv.PCMParams: the device physics of every trial
+    endurance_cycles = 1e8    # any field; "device.<field>" knobs in [space] search one
 
     [reward]                  # hicenv.reward.RewardWeights (reward mode)
     size_weight = 0.5
@@ -68,6 +72,7 @@ class StudySpec:
     train_seed: int = 0
     include_fp32: bool = False
     space: dict = field(default_factory=dict)
+    device: dict = field(default_factory=dict)
     reward: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -89,6 +94,8 @@ class StudySpec:
         need(isinstance(self.include_fp32, bool), f"include_fp32 must be true or false, got {self.include_fp32!r}")
         need(isinstance(self.space, dict), f"[space] must be a table, got {self.space!r}")
         need(isinstance(self.reward, dict), f"[reward] must be a table, got {self.reward!r}")
+        need(isinstance(self.device, dict), f"[device] must be a table, got {self.device!r}")
+        need("device" not in self.space, "device physics goes in its own [device] table, not in [space]")
         # Validate the parts by building them: their errors name the field.
         self.design_space()
         self.reward_weights()
@@ -99,7 +106,7 @@ class StudySpec:
         lookup table's grid it asks for (noise fixed at ``noise`` unless a knob)."""
         d = dict(self.space)
         d.setdefault("dataset", self.dataset)
-        d.setdefault("budget", self.budget if isinstance(self.budget, str) else "custom")
+        d["device"] = self.device
         space = DesignSpace.from_dict(d)
         if self.backend == "table":
             from hicenv.table import LookupTable

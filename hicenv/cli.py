@@ -11,6 +11,9 @@ import json
 import math
 import sys
 
+from .config import LSB_ENCODINGS
+from .devices import PCMParams
+
 __all__ = ["main"]
 
 
@@ -35,6 +38,8 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--noise", type=float, default=1.0, help="device-noise scale, 0 ideal, 1 nominal (default 1)")
     p.add_argument("--rounding", choices=["stochastic", "nearest"], default="stochastic",
                    help="accumulator rounding (default stochastic)")
+    p.add_argument("--lsb-encoding", choices=list(LSB_ENCODINGS), default="unsigned",
+                   help="LSB level in one multi-level device (unsigned) or a G+/G- pair (differential)")
     p.add_argument("--fp32", action="store_true", help="the FP32 baseline: same network and recipe, no HIC")
     p.add_argument("--budget", default="proxy", help="smoke, proxy or full (default proxy)")
     p.add_argument("--dataset", default="embedded",
@@ -45,7 +50,42 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--json", action="store_true", help="print one JSON object (keys in the README)")
     p.add_argument("--out", default=None, help="also write the JSON metrics to this file")
+    _add_dataclass_flags(p.add_argument_group("device physics (hicenv.PCMParams)"), PCMParams, "device.")
     p.set_defaults(func=_evaluate)
+
+
+def _field_docs(cls) -> dict[str, str]:
+    """The first line of each field's attribute docstring, read from the class source."""
+    import ast
+    import inspect
+    import textwrap
+
+    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
+    docs = {}
+    for node, nxt in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+            docs[node.target.id] = str(nxt.value.value).strip().splitlines()[0]
+    return docs
+
+
+def _add_dataclass_flags(group, cls, prefix: str) -> None:
+    """One ``--<prefix><field>`` flag per field of dataclass ``cls``, help from its docstring;
+    unset flags keep the dataclass default."""
+    from dataclasses import MISSING, fields
+
+    docs = _field_docs(cls)
+    for f in fields(cls):
+        default = f.default if f.default is not MISSING else None
+        group.add_argument(f"--{prefix}{f.name.replace('_', '-')}", dest=f"{prefix}{f.name}", type=float,
+                           default=None, metavar="X", help=f"{docs.get(f.name, '')} (default {default:g})")
+
+
+def _dataclass_values(args, cls, prefix: str) -> dict:
+    """The fields of ``cls`` set on the command line (see :func:`_add_dataclass_flags`)."""
+    from dataclasses import fields
+
+    values = {f.name: getattr(args, f"{prefix}{f.name}") for f in fields(cls)}
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def _evaluate(args) -> int:
@@ -54,7 +94,8 @@ def _evaluate(args) -> int:
 
     config = HICConfig(
         msb_bits=args.msb_bits, lsb_bits=args.lsb_bits, acc_bits=args.acc_bits, width=args.width,
-        noise=args.noise, fp32=args.fp32, rounding=args.rounding,
+        noise=args.noise, fp32=args.fp32, rounding=args.rounding, lsb_encoding=args.lsb_encoding,
+        pcm=PCMParams(**_dataclass_values(args, PCMParams, "device.")),
     )
     metrics = evaluate(config, args.budget, args.seed, args.dataset, args.data_dir, args.device,
                        progress=not args.json and sys.stderr.isatty(), download=args.download)

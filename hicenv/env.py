@@ -17,12 +17,16 @@ from gymnasium.error import ResetNeeded
 
 from .cache import Evaluator, resolve_cache
 from .reward import RewardWeights, reward
+from .devices import PCMParams
 from .space import DesignSpace
 from .trainer import get_budget
 
 __all__ = ["HICDesignEnv", "HICDesignSeqEnv"]
 
 _OBS_CONTEXT = ("noise", "endurance_budget", "fidelity")
+_NOT_DETERMINED = ("train_seconds", "eval_seconds", "images_per_second", "machine", "device", "torch_version",
+                   "python_version", "version", "cuda_graphs", "channels_last")
+"""Metrics that depend on the machine and the moment, not on the seed and the action."""
 
 
 class _DesignBase(gym.Env):
@@ -49,14 +53,18 @@ class _DesignBase(gym.Env):
         failed_reward: float = -1.0,
         train_seed: int | None = 0,
         cache: Any = "default",
-        device: str | None = None,
+        device: PCMParams | dict | None = None,
+        torch_device: str | None = None,
     ) -> None:
         if backend not in ("train", "table"):
             raise ValueError(f"backend must be 'train' or 'table', got {backend!r}")
+        if isinstance(device, str):
+            raise ValueError(f"device= is the PCM device model (PCMParams or a dict of its fields), got {device!r}; "
+                             "the torch device is torch_device=")
         if isinstance(space, dict):
             space = DesignSpace.from_dict(space)
         space = space or DesignSpace.default()
-        settings = {k: v for k, v in dict(dataset=dataset, endurance_budget=endurance_budget,
+        settings = {k: v for k, v in dict(dataset=dataset, endurance_budget=endurance_budget, device=device,
                                            retrains=retrains, horizon=horizon).items() if v is not None}
         space = space.with_settings(**settings)
         self.backend = backend
@@ -83,7 +91,7 @@ class _DesignBase(gym.Env):
             raise ValueError(f"train_seed must be an integer >= 0 or None, got {train_seed!r}")
         self.train_seed = train_seed
         self._evaluator = Evaluator(self.budget, space.dataset, data_root, self.table,
-                                    resolve_cache(cache) if backend == "train" else None, device)
+                                    resolve_cache(cache) if backend == "train" else None, torch_device)
 
         # Device noise: the episode's context unless the space searches it.
         if space.searches_noise:
@@ -98,6 +106,7 @@ class _DesignBase(gym.Env):
         self._context_obs = self._fixed_context()
         self._noise = None
         self._done = True
+        self.last_evaluation: dict = {}
 
     # -- context -----------------------------------------------------------------------
     def _fixed_context(self) -> tuple[float, float]:
@@ -131,10 +140,12 @@ class _DesignBase(gym.Env):
         config = self.space.decode(action, **context)
         metrics, source = self._evaluator(config, self._seed)
         metrics = copy.deepcopy(metrics)  # never hand out the table's or cache's objects
-        cached = source == "cache"
+        # What the seed and the action do not determine (wall-clock, where it came from)
+        # stays out of info, so that a step is reproducible; it is kept here instead.
+        self.last_evaluation = {"source": source, "cached": source == "cache",
+                                **{k: metrics.pop(k, None) for k in _NOT_DETERMINED}}
         r = reward(metrics, self.weights, self.space.horizon, self.space.endurance_budget, self.space.retrains)
-        info = {**metrics, "config": config.to_dict(), "cached": cached, "source": source,
-                "action": np.asarray(action).tolist(), "reward": r}
+        info = {**metrics, "config": config.to_dict(), "action": np.asarray(action).tolist(), "reward": r}
         info["failed"] = bool(metrics.get("failed", False))
         return float(r), info
 

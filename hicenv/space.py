@@ -10,6 +10,10 @@ Narrow or widen it without editing the package::
 Device noise is, by default, not a knob but the episode's context (see
 :mod:`hicenv.env`): an agent free to choose it would always pick the quietest
 devices. ``DesignSpace.default(noise_knob=True)`` makes it one.
+
+Device physics is the space's ``device`` setting (a :class:`~hicenv.devices.PCMParams`);
+any of its fields can also be a knob, named ``device.<field>`` (e.g.
+``device.endurance_cycles``), so a study can search over device parameters.
 """
 from __future__ import annotations
 
@@ -19,13 +23,27 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .config import FLOAT_ACC_BITS, MAX_TOTAL_BITS, HICConfig, check_known_fields
+from .config import FLOAT_ACC_BITS, LSB_ENCODINGS, MAX_TOTAL_BITS, HICConfig, check_known_fields
+from .devices import PCMParams
 
-__all__ = ["Knob", "DesignSpace", "KNOBS"]
+__all__ = ["Knob", "DesignSpace", "KNOBS", "DEVICE_PREFIX"]
 
-KNOBS = ("msb_bits", "lsb_bits", "acc_bits", "width", "noise")
-"""Fields of :class:`hicenv.config.HICConfig` that a space can search, in action order."""
+KNOBS = ("msb_bits", "lsb_bits", "acc_bits", "width", "lsb_encoding", "noise")
+"""Fields of :class:`hicenv.config.HICConfig` that a space can search, in action order
+(device knobs, ``device.<field>``, come after them, by name)."""
+DEVICE_PREFIX = "device."
+"""Prefix of a knob over a :class:`~hicenv.devices.PCMParams` field."""
 _INT_KNOBS = ("msb_bits", "lsb_bits", "acc_bits")
+_STR_KNOBS = {"lsb_encoding": LSB_ENCODINGS}
+_DEVICE_FIELDS = tuple(f.name for f in fields(PCMParams))
+
+
+def _knob_order(name: str) -> tuple:
+    return (0, KNOBS.index(name), "") if name in KNOBS else (1, 0, name)
+
+
+def _is_device_knob(name: str) -> bool:
+    return name.startswith(DEVICE_PREFIX) and name[len(DEVICE_PREFIX):] in _DEVICE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -36,25 +54,48 @@ class Knob:
     values: tuple
 
     def __post_init__(self) -> None:
-        if self.name not in KNOBS:
-            raise ValueError(f"unknown knob {self.name!r}; knobs: {', '.join(KNOBS)}")
+        if self.name not in KNOBS and not _is_device_knob(self.name):
+            raise ValueError(f"unknown knob {self.name!r}; knobs: {', '.join(KNOBS)}, or "
+                             f"{DEVICE_PREFIX}<field> for a device parameter ({', '.join(_DEVICE_FIELDS)})")
+        if not isinstance(self.values, (list, tuple)) or not self.values:
+            raise ValueError(f"knob {self.name} needs a list of at least one value, got {self.values!r}")
+        if self.name in _STR_KNOBS:
+            allowed = _STR_KNOBS[self.name]
+            bad = [v for v in self.values if v not in allowed]
+            if bad:
+                raise ValueError(f"knob {self.name} takes {list(allowed)}, got {bad}")
+            object.__setattr__(self, "values", tuple(v for v in allowed if v in self.values))
+            return
+        if any(isinstance(v, (bool, str)) or not isinstance(v, (int, float)) for v in self.values):
+            raise ValueError(f"knob {self.name} takes numbers, got {list(self.values)}")
         if self.name in _INT_KNOBS and any(float(v) != int(v) for v in self.values):
             raise ValueError(f"knob {self.name} takes integers, got {list(self.values)}")
         cast = int if self.name in _INT_KNOBS else float
         vals = tuple(sorted({cast(v) for v in self.values}))
-        if not vals:
-            raise ValueError(f"knob {self.name} needs at least one value")
         for v in vals:  # each value must be valid for its field (bit sums are checked by the space)
+            if _is_device_knob(self.name):
+                PCMParams(**{self.name[len(DEVICE_PREFIX):]: v})
+                continue
             other = {"msb_bits": 1, "lsb_bits": 1} if self.name in ("msb_bits", "lsb_bits") else {}
             HICConfig(**{**other, self.name: v})
         object.__setattr__(self, "values", vals)
 
+    @property
+    def categorical(self) -> bool:
+        """Values Optuna should treat as categories (strings, device parameters)."""
+        return self.name in _STR_KNOBS or _is_device_knob(self.name)
+
     @classmethod
     def range(cls, name: str, low: float, high: float, step: float) -> "Knob":
         """Values ``low, low + step, ..., high``."""
+        nums = (low, high, step)
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) for v in nums):
+            raise ValueError(f"knob {name}: low, high and step must be finite numbers, got {low!r}, {high!r}, {step!r}")
         if not step > 0 or high < low:
             raise ValueError(f"knob {name}: need low <= high and step > 0, got {low}, {high}, {step}")
         n = int(round((high - low) / step)) + 1
+        if n > 10_000:
+            raise ValueError(f"knob {name}: {n} values from {low} to {high} by {step}; at most 10,000")
         return cls(name, tuple(low + i * step for i in range(n)))
 
     def __len__(self) -> int:
@@ -62,13 +103,13 @@ class Knob:
 
     def index(self, value: Any) -> int:
         for i, v in enumerate(self.values):
-            if abs(float(v) - float(value)) < 1e-9:
+            if v == value if isinstance(v, str) else (not isinstance(value, str) and abs(float(v) - float(value)) < 1e-9):
                 return i
         raise ValueError(f"{self.name}={value!r} is not in the space; allowed: {list(self.values)}")
 
     def step(self) -> float | None:
         """The common step if the values are evenly spaced, else None."""
-        if len(self.values) < 2:
+        if len(self.values) < 2 or self.name in _STR_KNOBS:
             return None
         d = np.diff(np.asarray(self.values, dtype=float))
         return float(d[0]) if np.allclose(d, d[0]) else None
@@ -80,6 +121,7 @@ def _default_knobs(noise_knob: bool) -> tuple[Knob, ...]:
         Knob.range("lsb_bits", 1, 8, 1),
         Knob("acc_bits", (4, 6, 8, 12, 16, FLOAT_ACC_BITS)),
         Knob.range("width", 0.5, 2.0, 0.25),
+        Knob("lsb_encoding", LSB_ENCODINGS),
     ]
     if noise_knob:
         knobs.append(Knob.range("noise", 0.0, 2.0, 0.5))
@@ -96,10 +138,9 @@ class DesignSpace:
     """(field, value) pairs of :class:`HICConfig` held constant (e.g. ``("acc_bits", 8)``)."""
     dataset: str = "embedded"
     """Dataset name or ``.npz`` path for every evaluation."""
-    budget: str = "proxy"
-    """Budget preset of every evaluation."""
-    endurance_limit: float = 1e8
-    """Write-erase cycles a device survives."""
+    device: PCMParams = field(default_factory=PCMParams)
+    """Device physics of every evaluation (a dict of :class:`~hicenv.devices.PCMParams`
+    fields is accepted); ``device.<field>`` knobs override single fields."""
     endurance_budget: float = 1e-3
     """Largest acceptable fraction of the endurance limit used by the most-cycled
     device over the stated lifetime (``retrains`` trainings like this one)."""
@@ -109,6 +150,10 @@ class DesignSpace:
     """Drift horizon at which accuracy counts (``0s``, ``1h``, ``1d``, ``1mo``, ``1y``)."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.device, dict):
+            object.__setattr__(self, "device", PCMParams.from_dict(self.device))
+        if not isinstance(self.device, PCMParams):
+            raise ValueError(f"device must be a PCMParams or a dict of its fields, got {self.device!r}")
         names = [k.name for k in self.knobs]
         if len(set(names)) != len(names):
             raise ValueError(f"a knob appears twice: {names}")
@@ -120,14 +165,16 @@ class DesignSpace:
             if k not in {f.name for f in fields(HICConfig)} or k == "pcm":
                 raise ValueError(f"unknown fixed field {k!r}")
         # knobs in canonical order, so actions mean the same across processes
-        object.__setattr__(self, "knobs", tuple(sorted(self.knobs, key=lambda k: KNOBS.index(k.name))))
+        object.__setattr__(self, "knobs", tuple(sorted(self.knobs, key=lambda k: _knob_order(k.name))))
         object.__setattr__(self, "fixed", tuple(sorted(fixed.items())))
         from .devices import HORIZONS_S
 
         if self.horizon not in HORIZONS_S:
             raise ValueError(f"horizon must be one of {list(HORIZONS_S)}, got {self.horizon!r}")
-        if not self.endurance_limit > 0 or not self.endurance_budget > 0 or self.retrains < 1:
-            raise ValueError("endurance_limit and endurance_budget must be > 0, retrains >= 1")
+        if not (isinstance(self.endurance_budget, (int, float)) and 0 < self.endurance_budget < float("inf")):
+            raise ValueError(f"endurance_budget must be a number > 0, got {self.endurance_budget!r}")
+        if isinstance(self.retrains, bool) or not isinstance(self.retrains, int) or self.retrains < 1:
+            raise ValueError(f"retrains must be an integer >= 1, got {self.retrains!r}")
         # Every action must decode to a valid point: check the worst bit split.
         msb = max(self.values_of("msb_bits"))
         lsb = max(self.values_of("lsb_bits"))
@@ -197,11 +244,23 @@ class DesignSpace:
             if not 0 <= i < len(k):
                 raise ValueError(f"action index {i} for {k.name} is outside [0, {len(k) - 1}]")
             values[k.name] = k.values[i]
-        return HICConfig(**{**dict(self.fixed), **context, **values})
+        return self._config(values, context)
+
+    def _config(self, values: dict, context: dict) -> HICConfig:
+        """The design point of knob ``values`` (device knobs included) and ``context``."""
+        device = {k[len(DEVICE_PREFIX):]: v for k, v in values.items() if _is_device_knob(k)}
+        hic = {k: v for k, v in values.items() if not _is_device_knob(k)}
+        pcm = replace(self.device, **device) if device else self.device
+        return HICConfig(**{**dict(self.fixed), **context, **hic, "pcm": pcm})
 
     def encode(self, config: HICConfig) -> np.ndarray:
         """The action of a design point (its knobs must be on the grid)."""
-        return np.array([k.index(getattr(config, k.name)) for k in self.knobs], dtype=np.int64)
+        return np.array([k.index(self._field(config, k.name)) for k in self.knobs], dtype=np.int64)
+
+    @staticmethod
+    def _field(config: HICConfig, name: str):
+        """A knob's value in a design point (``device.<field>`` reads the device physics)."""
+        return getattr(config.pcm, name[len(DEVICE_PREFIX):]) if _is_device_knob(name) else getattr(config, name)
 
     def points(self) -> Iterator[HICConfig]:
         """Every point of the grid, in action order (``MultiDiscrete`` counting)."""
@@ -215,6 +274,8 @@ class DesignSpace:
             step = k.step()
             if len(k) == 1:
                 values[k.name] = k.values[0]
+            elif k.categorical:
+                values[k.name] = trial.suggest_categorical(k.name, list(k.values))
             elif step is not None and k.name in _INT_KNOBS:
                 values[k.name] = trial.suggest_int(k.name, k.values[0], k.values[-1], step=int(step))
             elif step is not None:
@@ -222,13 +283,14 @@ class DesignSpace:
                 values[k.name] = k.values[k.index(round(v / step) * step)]
             else:
                 values[k.name] = trial.suggest_categorical(k.name, list(k.values))
-        return HICConfig(**{**dict(self.fixed), **context, **values})
+        return self._config(values, context)
 
     # -- serialisation --------------------------------------------------------------------
     def to_dict(self) -> dict:
         d = asdict(self)
         d["knobs"] = {k.name: list(k.values) for k in self.knobs}
         d["fixed"] = dict(self.fixed)
+        d["device"] = self.device.to_dict()
         return d
 
     @classmethod

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .config import HICConfig
 from .devices import HORIZONS_S
-from .space import KNOBS, DesignSpace, Knob
+from .space import DEVICE_PREFIX, KNOBS, DesignSpace, Knob
 
 __all__ = ["metrics_frame", "LookupTable", "SHIPPED_TABLE", "SHIPPED_GRID", "make_table", "write_table"]
 
@@ -46,9 +46,11 @@ _WARNED: set[str] = set()
 
 
 def flatten(metrics: dict) -> dict:
-    """One evaluation as a flat row: knobs, scalars, one column per horizon."""
-    cfg = metrics["config"]
+    """One evaluation as a flat row: knobs, scalars, one column per horizon, and the
+    device physics as ``device.<field>`` columns."""
+    cfg = HICConfig.from_dict(metrics["config"]).to_dict()  # fields older results lack take their defaults
     row = {k: cfg[k] for k in (*KNOBS, "fp32", "rounding")}
+    row.update({f"{DEVICE_PREFIX}{k}": v for k, v in cfg["pcm"].items()})
     row["budget"] = metrics["budget"]["name"]
     for k in SCALARS:
         row[k] = metrics.get(k)
@@ -111,6 +113,8 @@ class LookupTable:
                 raise ValueError(f"lookup table {path} does not exist")
             df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
             self.source = str(path)
+        if "lsb_encoding" not in df.columns:  # tables from before the knob: one device per level
+            df = df.assign(lsb_encoding="unsigned")
         missing = [c for c in REQUIRED if c not in df.columns]
         if missing:
             raise ValueError(f"lookup table {self.source} lacks column(s) {missing} "
@@ -127,7 +131,8 @@ class LookupTable:
         """Warn once per table if other simulator code made its rows: they still answer."""
         from .fingerprint import sim_fingerprint
 
-        made = sorted(set(df["sim_fingerprint"].astype(str))) if "sim_fingerprint" in df.columns else ["unknown"]
+        col = df["sim_fingerprint"] if "sim_fingerprint" in df.columns else pd.Series(["unknown"])
+        made = sorted({str(v) if isinstance(v, str) else "unknown" for v in col})
         self.fingerprints = tuple(made)
         if made != [sim_fingerprint()] and self.source not in _WARNED:
             _WARNED.add(self.source)
@@ -136,7 +141,7 @@ class LookupTable:
 
     @staticmethod
     def _key(values) -> tuple:
-        return tuple(round(float(v), 6) for v in values)
+        return tuple(v if isinstance(v, str) else round(float(v), 6) for v in values)
 
     def knob_values(self) -> dict[str, tuple]:
         return {k: tuple(sorted(self.df[k].unique().tolist())) for k in KNOBS}
@@ -150,8 +155,8 @@ class LookupTable:
                 knobs.append(Knob(name, vals))
             else:
                 fixed.append((name, vals[0]))
-        return DesignSpace(knobs=tuple(knobs), fixed=tuple(fixed), dataset=base.dataset, budget=base.budget,
-                           endurance_limit=base.endurance_limit, endurance_budget=base.endurance_budget,
+        return DesignSpace(knobs=tuple(knobs), fixed=tuple(fixed), dataset=base.dataset, device=base.device,
+                           endurance_budget=base.endurance_budget,
                            retrains=base.retrains, horizon=base.horizon)
 
     def search_space(self, space: DesignSpace, noise_knob: bool | None = None) -> tuple[DesignSpace, tuple]:
@@ -159,6 +164,9 @@ class LookupTable:
         its settings carry over. Unless noise is searched (``noise_knob``, default:
         whether ``space`` searches it) it leaves the action: returns the space and
         the table's noise levels."""
+        device_knobs = [n for n in space.names if n.startswith(DEVICE_PREFIX)]
+        if device_knobs:
+            raise ValueError(f"a lookup table cannot answer device knobs {device_knobs}: use the train backend")
         covered = self.space(space)
         for name, value in space.fixed:
             if name in covered.names:

@@ -1,7 +1,12 @@
 """Study files: every bad key, type or range is one clear error."""
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 from hicenv_agents.studyfile import StudySpec, load_study_file
+
+STUDIES = Path(__file__).resolve().parents[1] / "studies"  # not the working directory
 
 
 def write(tmp_path, text):
@@ -11,10 +16,10 @@ def write(tmp_path, text):
 
 
 def test_shipped_study_files_load():
-    quick = load_study_file("studies/quick.toml")
+    quick = load_study_file(STUDIES / "quick.toml")
     assert quick.name == "quick" and quick.backend == "train" and quick.trials >= 5
     assert set(quick.design_space().names) == {"msb_bits", "lsb_bits", "width"}
-    paper = load_study_file("studies/paper.toml")
+    paper = load_study_file(STUDIES / "paper.toml")
     assert paper.include_fp32 and paper.get_budget().name == "full"
     assert {1.0, 1.5, 2.0} <= set(dict((k.name, k.values) for k in paper.design_space().knobs)["width"])
 
@@ -31,6 +36,11 @@ def test_shipped_study_files_load():
     ("trials = 3\nmode = 'multi'\npruner = 'median'\n", "pruner needs mode"),
     ("trials = 3\n[reward]\nsize = 1\n", "unknown RewardWeights field"),
     ("trials = [\n", "not valid TOML"),
+    ("trials = 3\n[device]\nendurance_cycles = 0\n", "endurance_cycles must be > 0"),
+    ("trials = 3\n[device]\ncolour = 1\n", "unknown PCMParams field"),
+    ("trials = 3\n[space]\nknobs = { \"device.colour\" = [1] }\n", "device.colour"),
+    ("trials = 3\n[space]\nknobs = { lsb_encoding = [\"signed\"] }\n", "lsb_encoding"),
+    ("trials = 3\n[space]\nbudget = \"smoke\"\n", "unknown DesignSpace field"),
 ])
 def test_bad_study_files(tmp_path, text, match):
     with pytest.raises(ValueError, match=match):
@@ -45,3 +55,20 @@ def test_missing_file():
 def test_spec_round_trip():
     s = StudySpec(trials=3, space={"knobs": {"width": [1.0, 2.0]}}, budget={"epochs": 1, "depth": 8})
     assert StudySpec.from_dict(s.to_dict()) == s
+
+
+def test_a_study_file_searches_device_physics_and_the_lsb_encoding(tmp_path):
+    from hicenv_agents.optuna_study import designs_frame, run_study
+
+    spec = load_study_file(STUDIES / "device.toml")
+    assert spec.design_space().names == ("lsb_encoding", "device.endurance_cycles")
+    tiny = {"name": "tiny", "train_images": 64, "epochs": 1, "test_images": 32, "drift_test_images": 16,
+            "batch_size": 32, "depth": 8}
+    df = designs_frame(run_study(replace(spec, budget=tiny), cache=tmp_path / "c.sqlite"))
+    assert sorted(zip(df["lsb_encoding"], df["device.endurance_cycles"])) == [
+        ("differential", 1e6), ("differential", 1e8), ("unsigned", 1e6), ("unsigned", 1e8)]
+    for enc, g in df.groupby("lsb_encoding"):
+        by = g.set_index("device.endurance_cycles")["endurance_fraction"]
+        assert by[1e6] == pytest.approx(100 * by[1e8])  # same training, a 100x less enduring device
+    assert (df.loc[df["lsb_encoding"] == "differential", "n_multilevel_devices"]
+            == 2 * df.loc[df["lsb_encoding"] == "unsigned", "n_multilevel_devices"].iloc[0]).all()
