@@ -31,7 +31,8 @@ from pathlib import Path
 
 from hicenv.trainer import BUDGETS, Budget
 
-__all__ = ["PANEL", "LONG_BUDGETS", "panel", "tasks", "run", "load_results", "task_key"]
+__all__ = ["PANEL", "LONG_BUDGETS", "CHOSEN_ON", "POINT_SETS", "panel", "encoding_panel", "tasks", "run",
+           "load_results", "task_key"]
 
 WIDTHS = (1.0, 1.5, 2.0)
 SPLITS = ((4, 4), (3, 5), (2, 6))
@@ -50,13 +51,13 @@ def panel() -> list[dict]:
     and the accumulator question is asked at the paper's own split."""
     points = []
     for w in WIDTHS:
-        points.append({"label": f"fp32 w{w:g}", "config": {"fp32": True, "width": w}})
+        points.append({"label": f"fp32 w{w:g}", "config": {"fp32": True, "width": w}, "set": "panel"})
         for msb, lsb in SPLITS:
             points.append({"label": f"hic {msb}/{lsb}/8 w{w:g}",
-                           "config": {"msb_bits": msb, "lsb_bits": lsb, "acc_bits": 8, "width": w}})
+                           "config": {"msb_bits": msb, "lsb_bits": lsb, "acc_bits": 8, "width": w}, "set": "panel"})
         for acc in ACC_REFERENCES:
             points.append({"label": f"hic 4/4/{_acc_name(acc)} w{w:g}",
-                           "config": {"msb_bits": 4, "lsb_bits": 4, "acc_bits": acc, "width": w}})
+                           "config": {"msb_bits": 4, "lsb_bits": 4, "acc_bits": acc, "width": w}, "set": "panel"})
     return points
 
 
@@ -72,7 +73,7 @@ def encoding_panel(widths=(1.0,)) -> list[dict]:
             for enc, tag in (("unsigned", ""), ("differential", " diff")):
                 points.append({"label": f"hic {msb}/{lsb}/8 w{w:g}{tag}",
                                "config": {"msb_bits": msb, "lsb_bits": lsb, "acc_bits": 8, "width": w,
-                                          "lsb_encoding": enc}})
+                                          "lsb_encoding": enc}, "set": "encodings"})
     return points
 
 
@@ -131,6 +132,10 @@ PROXY_CANDIDATES: dict[str, Budget] = {
 }
 """Proxy budgets tried against the long budget (``--proxy-candidates``)."""
 
+CHOSEN_ON: dict[str, tuple[int, ...]] = {"proxy-7500x1-lr025": (0, 1)}
+"""The seeds each proxy was chosen on (a record of how it was chosen): its fidelity on
+other seeds is the held-out figure the report gives."""
+
 
 def tasks(seeds: list[int], long_budget: Budget | None, proxy_budget: Budget | list[Budget] | None = BUDGETS["proxy"],
           points: list[dict] | None = None, dataset_fingerprints: dict | None = None) -> list[dict]:
@@ -146,7 +151,8 @@ def tasks(seeds: list[int], long_budget: Budget | None, proxy_budget: Budget | l
             if budget is None:
                 continue
             for p in PANEL if points is None else points:
-                out.append({"label": p["label"], "config": p["config"], "kind": kind, "budget": budget.to_dict(),
+                out.append({"label": p["label"], "config": p["config"], "set": p.get("set", "panel"), "kind": kind,
+                            "budget": budget.to_dict(),
                             "budget_name": budget.name, "seed": seed, "sim_fingerprint": sim_fingerprint(),
                             "dataset_fingerprint": (dataset_fingerprints or {}).get(kind)})
     return out
@@ -187,7 +193,8 @@ def _worker(rank: int, todo, out: str, device: str, dataset: str, data_root: str
         except Exception as e:  # one broken point must not stop the panel
             r = {"failed": True, "failure_reason": f"{type(e).__name__}: {e}", "config": task["config"],
                  "seed": task["seed"], "budget": {"name": name}}
-        r.update(label=task["label"], budget_name=name, kind=kind, wall_seconds=time.perf_counter() - t, worker=rank)
+        r.update(label=task["label"], budget_name=name, kind=kind, set=task["set"], wall_seconds=time.perf_counter() - t,
+                 worker=rank)
         with open(path, "a") as f:
             f.write(json.dumps(r) + "\n")
             f.flush()

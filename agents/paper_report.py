@@ -6,8 +6,11 @@ trained here) and writes, into one folder, ``REPORT.md``, its plots (PNG) and
 deviation over seeds. A claim whose figure cannot be computed from the results
 raises :class:`ReportError` naming it, rather than leaving a hole in the report.
 
-    hicenv paper report --results studies/paper/results --candidates studies/paper/proxy_candidates \\
-        --out studies/paper
+    hicenv paper report --results studies/paper/results --results studies/paper/proxy_candidates \\
+        --results studies/paper/encodings --out studies/paper
+
+Results of the ``encodings`` point set (``hicenv paper run --points encodings``)
+answer claim 3 under both LSB encodings; the panel's results answer the rest.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import pandas as pd
 from hicenv.pareto import save_figure
 from hicenv.table import write_atomically, write_table
 
-from .paper import load_results
+from .paper import CHOSEN_ON, load_results
 
 __all__ = ["ReportError", "flatten", "claims", "fidelity", "write_report"]
 
@@ -43,7 +46,8 @@ def flatten(rows: list[dict]) -> pd.DataFrame:
         cfg = r["config"]
         wc = r.get("write_cycles") or {}
         row = {
-            "label": r["label"], "budget": r["budget_name"], "kind": r.get("kind", "long"), "seed": r["seed"],
+            "label": r["label"], "set": r.get("set", "panel"), "budget": r["budget_name"],
+            "kind": r.get("kind", "long"), "seed": r["seed"], "lsb_encoding": cfg.get("lsb_encoding", "unsigned"),
             "fp32": bool(cfg.get("fp32")), "width": cfg["width"], "msb_bits": cfg.get("msb_bits"),
             "lsb_bits": cfg.get("lsb_bits"), "acc_bits": cfg.get("acc_bits"), "noise": cfg.get("noise"),
             "dataset": r["dataset"], "train_images": r["train_images"], "test_images": r["test_images"],
@@ -56,7 +60,8 @@ def flatten(rows: list[dict]) -> pd.DataFrame:
             "multilevel_p99_9": (wc.get("multilevel") or {}).get("p99_9", 0.0),
             "train_seconds": r["train_seconds"], "eval_seconds": r["eval_seconds"],
             "machine": r["machine"], "device": r["device"], "torch_version": r["torch_version"],
-            "hicenv_version": r["version"],
+            "hicenv_version": r["version"], "sim_fingerprint": r.get("sim_fingerprint") or "none",
+            "batch_size": r["budget"].get("batch_size"), "epochs": r["budget"].get("epochs"),
         }
         for h, a in (r.get("accuracy_drift") or {}).items():
             row[f"drift_{h}"] = a
@@ -89,6 +94,8 @@ class Claims:
     drift: pd.DataFrame
     cycles: pd.DataFrame
     long_budget: str
+    worst_run: dict
+    paper_scale: float
 
 
 def _points(long: pd.DataFrame) -> pd.DataFrame:
@@ -126,22 +133,26 @@ def claims(df: pd.DataFrame) -> Claims:
     diff = best["acc_mean"] - base["acc_mean"]
     se = float(np.sqrt(best["acc_sd"] ** 2 / best["seeds"] + base["acc_sd"] ** 2 / base["seeds"]))
     comparable = {"label": best.name, "size_vs_baseline": best["size_vs_baseline"], "acc_mean": best["acc_mean"],
-                  "acc_sd": best["acc_sd"], "diff": diff, "diff_se": se,
+                  "acc_sd": best["acc_sd"], "diff": diff, "diff_se": se, "seeds": int(best["seeds"]),
                   "verdict": ("HIC is better" if diff > 2 * se else "HIC is worse" if diff < -2 * se
                               else "no difference beyond the seed spread (|diff| < 2 standard errors)")}
 
     # Claim 2: the smallest HIC model whose mean accuracy reaches the baseline's.
     reach = hic[hic["acc_mean"] >= base["acc_mean"]].sort_values(["size_bits", "acc_mean"], ascending=[True, False])
-    within = hic[hic["acc_mean"] >= base["acc_mean"] - base["acc_sd"]].sort_values(
-        ["size_bits", "acc_mean"], ascending=[True, False])
+    # the same rule as claim 1: no worse than the baseline by two standard errors of the difference
+    se2 = 2 * np.sqrt(hic["acc_sd"] ** 2 / hic["seeds"] + base["acc_sd"] ** 2 / base["seeds"])
+    within = hic[hic["acc_mean"] >= base["acc_mean"] - se2].sort_values(["size_bits", "acc_mean"],
+                                                                          ascending=[True, False])
     smallest = {"reached": not reach.empty,
                 "label": reach.index[0] if not reach.empty else None,
                 "size_vs_baseline": reach["size_vs_baseline"].iloc[0] if not reach.empty else None,
                 "acc_mean": reach["acc_mean"].iloc[0] if not reach.empty else None,
                 "acc_sd": reach["acc_sd"].iloc[0] if not reach.empty else None,
-                "within_sd_label": within.index[0] if not within.empty else None,
-                "within_sd_size": within["size_vs_baseline"].iloc[0] if not within.empty else None,
-                "within_sd_acc": within["acc_mean"].iloc[0] if not within.empty else None}
+                "within_label": within.index[0] if not within.empty else None,
+                "within_size": within["size_vs_baseline"].iloc[0] if not within.empty else None,
+                "within_acc": within["acc_mean"].iloc[0] if not within.empty else None,
+                "within_sd": within["acc_sd"].iloc[0] if not within.empty else None,
+                "sizes": sorted(hic["size_vs_baseline"].round(3).unique())}
 
     # Claim 3: accuracy after drift, relative to the same images right after training.
     hl = long[~long["fp32"]]
@@ -170,7 +181,12 @@ def claims(df: pd.DataFrame) -> Claims:
             row[col], row[f"{col}_sd"], _ = _ms(g[col].astype(float))
         rows.append(row)
     cycles = pd.DataFrame(rows).set_index("label")
-    return Claims(pts, base, comparable, smallest, drift, cycles, budgets[0])
+    w = hl.loc[hl["max_write_cycles"].astype(float).idxmax()]
+    worst_run = {"label": w["label"], "seed": int(w["seed"]), "cycles": int(w["max_write_cycles"]),
+                 "fraction": float(w["endurance_fraction"]), "steps": int(w["steps"])}
+    # The paper's recipe, 160 epochs, on this dataset's training set at this batch size.
+    paper_steps = 160 * (int(w["train_images"]) // int(w["batch_size"]))
+    return Claims(pts, base, comparable, smallest, drift, cycles, budgets[0], worst_run, paper_steps / worst_run["steps"])
 
 
 def _rank(a: pd.Series, b: pd.Series) -> tuple[float, float]:
@@ -202,10 +218,15 @@ def fidelity(df: pd.DataFrame) -> pd.DataFrame:
                               f"seeds with the long budget; at least {MIN_FIDELITY_POINTS} points and one seed needed")
         per = np.array([_rank(long.loc[labels, s], p.loc[labels, s]) for s in seeds])
         mean_rank = _rank(long.loc[labels, seeds].mean(axis=1), p.loc[labels, seeds].mean(axis=1))
+        chosen = CHOSEN_ON.get(b, ())
+        held = [i for i, s in enumerate(seeds) if chosen and s not in chosen]
         rows.append({"proxy": b, "points": len(labels), "seeds": len(seeds),
                      "spearman": per[:, 0].mean(), "spearman_sd": per[:, 0].std(ddof=1) if len(seeds) > 1 else np.nan,
                      "kendall": per[:, 1].mean(), "kendall_sd": per[:, 1].std(ddof=1) if len(seeds) > 1 else np.nan,
                      "spearman_of_means": mean_rank[0], "kendall_of_means": mean_rank[1],
+                     "per_seed": {int(s): float(v) for s, v in zip(seeds, per[:, 0])},
+                     "held_out": [int(seeds[i]) for i in held],
+                     "spearman_held_out": float(per[held, 0].mean()) if held else np.nan,
                      "train_images": int(df.loc[df["budget"] == b, "train_images"].iloc[0]),
                      "steps": int(df.loc[df["budget"] == b, "steps"].iloc[0])})
     seeds = list(long.columns)
@@ -320,8 +341,9 @@ def _machines(df: pd.DataFrame) -> str:
     for b, g in df.groupby("budget", sort=False):
         m = "; ".join(sorted(set(g["machine"])))
         out.append(f"| {b} | {', '.join(sorted(set(g['dataset'])))} | {len(g)} | {m} | "
-                   f"{', '.join(sorted(set(g['torch_version'])))} |")
-    return "\n".join(["| budget | dataset | runs | machine | torch |", "|---|---|---|---|---|", *out])
+                   f"{', '.join(sorted(set(g['torch_version'])))} | {', '.join(sorted(set(g['sim_fingerprint'])))} |")
+    return "\n".join(["| budget | dataset | runs | machine | torch | simulator fingerprint |",
+                      "|---|---|---|---|---|---|", *out])
 
 
 def write_report(result_dirs: list[str | os.PathLike], out: str | os.PathLike, command: str | None = None) -> Path:
@@ -329,154 +351,293 @@ def write_report(result_dirs: list[str | os.PathLike], out: str | os.PathLike, c
     rows = [r for d in result_dirs for r in load_results(d)]
     if not rows:
         raise ReportError(f"no results in {', '.join(map(str, result_dirs))}")
-    df = flatten(rows)
+    everything = flatten(rows)
+    df = everything[everything["set"] == "panel"]
+    enc = encodings(everything[everything["set"] == "encodings"])
     c = claims(df)
     fid = fidelity(df)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_table(df, out / "results.csv", any_suffix_csv=True)
+    write_table(everything, out / "results.csv", any_suffix_csv=True)
     _plot_size(c, out / "claims_size.png")
     _plot_drift(c, out / "drift.png")
     _plot_cycles(df, c, out / "write_cycles.png")
     _plot_fidelity(df, fid, out / "proxy_fidelity.png")
-    text = _markdown(df, c, fid, command or "hicenv paper report")
+    if enc is not None:
+        _plot_encodings(enc, out / "encodings.png")
+    text = _markdown(everything, c, fid, enc, command or "hicenv paper report")
     return write_atomically(out / "REPORT.md", lambda tmp: tmp.write_text(text))
 
 
-def _markdown(df: pd.DataFrame, c: Claims, fid: pd.DataFrame, command: str) -> str:
-    long = df[df["kind"] == "long"]
-    b = c.baseline
-    n_seeds = int(long["seed"].nunique())
-    ds = ", ".join(sorted(long["dataset"].unique()))
-    L = []
-    L.append("# HIC against the paper's claims: hicenv's measurements\n")
-    L.append(f"Generated by `{command}` from {len(df)} stored runs (no training). "
-             f"Long budget: **{c.long_budget}** on {ds} "
-             f"({int(long['train_images'].iloc[0])} training images, {int(long['steps'].iloc[0])} steps, "
-             f"{int(long['test_images'].iloc[0])} test images, {int(long['drift_test_images'].iloc[0])} of them for each "
-             f"drift horizon), {n_seeds} seeds per point. Figures are mean ± standard deviation over seeds. "
-             "The paper trains 160 epochs of CIFAR-10; our long budget is much shorter (see Limits).\n")
-    L.append("## Where each number came from\n")
-    L.append(_machines(df) + "\n")
+def encodings(df: pd.DataFrame) -> pd.DataFrame | None:
+    """Claim 3 per bit split under each LSB encoding: one-year loss with and without
+    compensation (mean, sd over seeds), from the ``encodings`` point set; None if not run."""
+    if df.empty:
+        return None
+    if df[["gdc_1y", "drift_1y", "gdc_0s", "drift_0s"]].isna().any().any():
+        raise ReportError("claim 3 (encodings): accuracy after one year of drift is missing")
+    rows = []
+    for (split, enc), g in df.groupby([df["msb_bits"].astype(int).astype(str) + "/" + df["lsb_bits"].astype(int)
+                                       .astype(str), "lsb_encoding"], sort=True):
+        row = {"split": split, "encoding": enc, "seeds": int(g["seed"].nunique()), "budget": g["budget"].iloc[0],
+               "dataset": g["dataset"].iloc[0]}
+        row["acc_0s"], row["acc_0s_sd"], _ = _ms(g["drift_0s"])
+        for h in ("1h", "1d", "1mo", "1y"):
+            row[f"raw_{h}"], row[f"raw_{h}_sd"], _ = _ms(g[f"drift_{h}"])
+            row[f"gdc_{h}"], row[f"gdc_{h}_sd"], _ = _ms(g[f"gdc_{h}"])
+        row["loss_raw"], row["loss_raw_sd"], _ = _ms(g["drift_0s"] - g["drift_1y"])
+        row["loss_gdc"], row["loss_gdc_sd"], _ = _ms(g["gdc_0s"] - g["gdc_1y"])
+        row["max_write_cycles"] = float(g["max_write_cycles"].max())
+        rows.append(row)
+    return pd.DataFrame(rows)
 
-    L.append("## Claim 1: at a comparable model size, HIC with a width multiplier beats FP32\n")
-    cm = c.comparable
-    L.append(f"FP32 baseline (width 1): **{_fmt(b['acc_mean'], b['acc_sd'])} %**, {b['size_bits'] / 8e6:.2f} MB. "
-             f"Best HIC model within ±{COMPARABLE:.0%} of that size: **{cm['label']}**, "
-             f"{cm['size_vs_baseline']:.3f}× the size, **{_fmt(cm['acc_mean'], cm['acc_sd'])} %**. "
-             f"Difference {100 * cm['diff']:+.2f} points (standard error {100 * cm['diff_se']:.2f}): "
-             f"**{cm['verdict']}**.")
+
+def _plot_encodings(enc: pd.DataFrame, path: Path) -> None:
+    plt = _plt()
+    hs = ["0s", "1h", "1d", "1mo", "1y"]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), dpi=120, sharey=True)
+    splits = sorted(enc["split"].unique())
+    for ax, key, title in ((axes[0], "raw", "no compensation"), (axes[1], "gdc", "global drift compensation")):
+        for _, r in enc.iterrows():
+            y = [100 * r["acc_0s"]] + [100 * r[f"{key}_{h}"] for h in hs[1:]]
+            e = [100 * r["acc_0s_sd"]] + [100 * r[f"{key}_{h}_sd"] for h in hs[1:]]
+            ax.errorbar(range(len(hs)), y, yerr=e, marker="o", ms=3, capsize=2, lw=1.2,
+                        color=f"C{splits.index(r['split'])}", ls="-" if r["encoding"] == "differential" else ":",
+                        label=f"{r['split']} {r['encoding']}")
+        ax.set_xticks(range(len(hs)), hs)
+        ax.set_xlabel("time after training")
+        ax.set_title(title, fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[1].legend(fontsize=7)
+    fig.suptitle(f"Claim 3 under both LSB encodings ({enc['budget'].iloc[0]}, mean ± sd over seeds)", fontsize=10)
+    save_figure(fig, path)
+
+
+def _markdown(df: pd.DataFrame, c: Claims, fid: pd.DataFrame, enc: pd.DataFrame | None, command: str) -> str:
+    panel = df[df["set"] == "panel"]
+    sections = (_header(df, panel, c, command), _claim1(c), _claim2(c), _claim3(c), _claim3_encodings(enc),
+                _claim4(c), _fidelity_section(fid), _limits(panel, c, enc))
+    return "\n".join(sections) + "\n"
+
+
+def _header(df: pd.DataFrame, panel: pd.DataFrame, c: Claims, command: str) -> str:
+    long = panel[panel["kind"] == "long"]
+    seeds = long.groupby("label")["seed"].nunique()
+    n_seeds = f"{seeds.min()}" if seeds.min() == seeds.max() else f"{seeds.min()}-{seeds.max()}"
+    return "\n".join([
+        "# HIC against the paper's claims: hicenv's measurements\n",
+        f"Generated by `{command}` from {len(df)} stored runs (no training). "
+        f"Long budget: **{c.long_budget}** on {', '.join(sorted(long['dataset'].unique()))} "
+        f"({int(long['train_images'].iloc[0])} training images, {int(long['steps'].iloc[0])} steps, "
+        f"{int(long['test_images'].iloc[0])} test images, {int(long['drift_test_images'].iloc[0])} of them for each "
+        f"drift horizon), {n_seeds} seeds per point. Figures are mean ± standard deviation over seeds. "
+        "The paper trains 160 epochs of CIFAR-10; our long budget is much shorter (see Limits).\n",
+        "## Where each number came from\n",
+        "Each run records the fingerprint of the simulator code that made it (`hicenv evaluate --json`: "
+        "`sim_fingerprint`); runs of different fingerprints were made by different code.\n",
+        _machines(df) + "\n"])
+
+
+def _claim1(c: Claims) -> str:
+    b, cm = c.baseline, c.comparable
     if cm["diff"] > 2 * cm["diff_se"]:
         verdict = "We agree."
     elif cm["diff"] < -2 * cm["diff_se"]:
         verdict = "We disagree: at our budget the baseline is ahead."
     else:
         verdict = (f"We cannot confirm it: the difference points {'the same way' if cm['diff'] > 0 else 'the other way'}"
-                   " but is within the seed spread; at a short budget every point lies close to the others.")
-    L.append(" The paper: HIC with a width multiplier beats the baseline at comparable size. " + verdict + "\n")
-    L.append("![accuracy against size](claims_size.png)\n")
-    L.append("| design point | seeds | size / FP32 w1 | accuracy (%) |\n|---|---|---|---|")
+                   " but is within the seed spread.")
+    L = ["## Claim 1: at a comparable model size, HIC with a width multiplier beats FP32\n",
+         f"FP32 baseline (width 1): **{_fmt(b['acc_mean'], b['acc_sd'])} %**, {b['size_bits'] / 8e6:.2f} MB. "
+         f"Best HIC model within ±{COMPARABLE:.0%} of that size: **{cm['label']}**, "
+         f"{cm['size_vs_baseline']:.3f}× the size, **{_fmt(cm['acc_mean'], cm['acc_sd'])} %**. "
+         f"Difference {100 * cm['diff']:+.2f} points (standard error {100 * cm['diff_se']:.2f}): "
+         f"**{cm['verdict']}**. The paper: HIC with a width multiplier beats the baseline at comparable size. "
+         + verdict + "\n",
+         "![accuracy against size](claims_size.png)\n",
+         "| design point | seeds | size / FP32 w1 | accuracy (%) |\n|---|---|---|---|"]
     for label, r in c.points.sort_values("size_bits").iterrows():
         L.append(f"| {label} | {r['seeds']} | {r['size_vs_baseline']:.3f} | {_fmt(r['acc_mean'], r['acc_sd'])} |")
-    L.append("")
+    return "\n".join(L) + "\n"
 
-    L.append("## Claim 2: about 50% smaller inference models at the baseline's accuracy\n")
-    s = c.smallest
-    if s["reached"]:
-        L.append(f"Smallest HIC model whose mean accuracy reaches the baseline's: **{s['label']}**, "
-                 f"**{s['size_vs_baseline']:.1%} of the FP32 model's size** ({_fmt(s['acc_mean'], s['acc_sd'])} % "
-                 f"against {_fmt(b['acc_mean'], b['acc_sd'])} %).")
-    else:
-        L.append("**No HIC model in the panel reaches the baseline's mean accuracy.**")
-    if s["within_sd_label"] is not None:
-        L.append(f" Within one baseline standard deviation: **{s['within_sd_label']}**, "
-                 f"{s['within_sd_size']:.1%} of the size ({100 * s['within_sd_acc']:.2f} %).")
-    if s["reached"]:
-        L.append(f" The paper reports about 50%: {'we agree' if s['size_vs_baseline'] <= 0.6 else 'we disagree'} "
-                 f"({s['size_vs_baseline']:.0%}; the panel's sizes are 25%, 57% and 101% of the baseline, so the "
-                 "answer is only as fine as that grid).\n")
-    else:
-        L.append(" The paper reports about 50%: we disagree at this budget.\n")
 
-    L.append("## Claim 3: negligible accuracy loss from drift over a year\n")
+def _claim2(c: Claims) -> str:
+    s, b = c.smallest, c.baseline
+    sizes = ", ".join(f"{v:.0%}" for v in s["sizes"])
+    L = ["## Claim 2: about 50% smaller inference models at the baseline's accuracy\n\n"]
+    if s["within_label"] is not None:
+        L.append(f"Smallest HIC model not worse than the baseline beyond two standard errors (claim 1's rule): "
+                 f"**{s['within_label']}**, **{s['within_size']:.1%} of the FP32 model's size** "
+                 f"({_fmt(s['within_acc'], s['within_sd'])} % against {_fmt(b['acc_mean'], b['acc_sd'])} %).")
+    if s["reached"]:
+        L.append(f" Smallest whose mean accuracy reaches the baseline's mean: **{s['label']}**, "
+                 f"{s['size_vs_baseline']:.1%} of the size ({_fmt(s['acc_mean'], s['acc_sd'])} %).")
+    else:
+        L.append(" No HIC model's mean accuracy reaches the baseline's mean.")
+    if s["within_label"] is None:
+        verdict = "we disagree at this budget: every HIC model is worse than the baseline beyond the seed spread."
+    elif s["within_size"] <= 0.6:
+        verdict = (f"we agree, and find it at {s['within_size']:.0%} of the size within the seed spread; the means "
+                   f"alone would say {s['size_vs_baseline']:.0%}." if s["reached"] else
+                   f"we agree within the seed spread ({s['within_size']:.0%} of the size).")
+    else:
+        verdict = f"we disagree: the smallest model within the seed spread is {s['within_size']:.0%} of the size."
+    L.append(f" The paper reports about 50%: {verdict} The panel's HIC sizes are {sizes} of the baseline, so the "
+             "answer is only as fine as that grid.\n")
+    return "".join(L) + "\n"
+
+
+def _claim3(c: Claims) -> str:
     d = c.drift
     worst = d["loss_1y_gdc"].idxmax()
-    L.append(f"With global drift compensation the loss from right after training to one year is at most "
-             f"**{100 * d.loc[worst, 'loss_1y_gdc']:.2f} ± {100 * d.loc[worst, 'loss_1y_gdc_sd']:.2f} points** "
-             f"({worst}); over all HIC points its mean is {100 * d['loss_1y_gdc'].mean():.2f} points. "
-             f"Without compensation the one-year loss is {100 * d['loss_1y_raw'].min():.1f} to "
-             f"{100 * d['loss_1y_raw'].max():.1f} points.\n")
-    split = c.drift.index.str.extract(r"hic (\d+/\d+)/", expand=False)
-    per_split = c.drift.groupby(split.values)["loss_1y_gdc"].max()
+    split = d.index.str.extract(r"hic (\d+/\d+)/", expand=False)
+    per_split = d.groupby(split.values)["loss_1y_gdc"].max()
     ok = [k for k, v in per_split.items() if v <= 0.01]
     bad = [k for k, v in per_split.items() if v > 0.01]
-    L.append("Worst one-year loss with compensation per MSB/LSB split: "
-             + ", ".join(f"{k}: {100 * v:.2f} points" for k, v in per_split.items()) + ". "
-             + (f"The paper's 'negligible' (here: at most 1 point) holds for {', '.join(ok)}. " if ok else "")
-             + (f"It does not for {', '.join(bad)}: the more bits a multi-level device holds, the larger the weight "
-                "error from the device-to-device spread of drift exponents, which one scale per layer cannot undo."
-                if bad else "") + "\n")
-    L.append("![accuracy after drift](drift.png)\n")
+    L = ["## Claim 3: negligible accuracy loss from drift over a year\n",
+         "The panel stores the LSB level unsigned in one device (`lsb_encoding = \"unsigned\"`).\n",
+         f"With global drift compensation the loss from right after training to one year is at most "
+         f"**{100 * d.loc[worst, 'loss_1y_gdc']:.2f} ± {100 * d.loc[worst, 'loss_1y_gdc_sd']:.2f} points** "
+         f"({worst}); over all HIC points its mean is {100 * d['loss_1y_gdc'].mean():.2f} points. "
+         f"Without compensation the one-year loss is {100 * d['loss_1y_raw'].min():.1f} to "
+         f"{100 * d['loss_1y_raw'].max():.1f} points.\n",
+         "Worst one-year loss with compensation per MSB/LSB split: "
+         + ", ".join(f"{k}: {100 * v:.2f} points" for k, v in per_split.items()) + ". "
+         + (f"The paper's 'negligible' (here: at most 1 point) holds for {', '.join(ok)}. " if ok else "")
+         + (f"It does not for {', '.join(bad)}: the more bits a multi-level device holds, the larger the weight "
+            "error from the device-to-device spread of drift exponents, which one scale per layer cannot undo."
+            if bad else "") + "\n",
+         "![accuracy after drift](drift.png)\n"]
     hs = [h for h in ("0s", "1h", "1d", "1mo", "1y") if f"gdc_{h}" in d.columns]
     L.append("| design point | " + " | ".join(f"{h} raw / GDC" for h in hs) + " |")
     L.append("|---|" + "---|" * len(hs))
     for label, r in d.iterrows():
         L.append(f"| {label} | " + " | ".join(f"{100 * r[f'drift_{h}']:.1f} / {100 * r[f'gdc_{h}']:.1f}" for h in hs)
                  + " |")
-    L.append("")
+    return "\n".join(L) + "\n"
 
-    L.append("## Claim 4: write-erase cycles far below PCM endurance\n")
-    cy = c.cycles
+
+def _claim3_encodings(enc: pd.DataFrame | None) -> str:
+    L = ["## Claim 3 under both LSB encodings\n"]
+    if enc is None:
+        L.append("Not run: `hicenv paper run --points encodings --long-budget cpu-15k --out studies/paper/encodings`"
+                 " trains the bit splits under both encodings.\n")
+        return "\n".join(L)
+    r0 = enc.iloc[0]
+    L.append(f"The bit splits with the 8-bit accumulator at width 1, each with the LSB level unsigned in one device "
+             f"and signed in a G+/G- pair (`lsb_encoding = \"differential\"`), {r0['seeds']} seeds each, at the "
+             f"**{r0['budget']}** budget on {r0['dataset']} (the largest this 2-core CPU affords for the question; "
+             "not the panel's long budget). One-year loss is accuracy right after training minus accuracy after a "
+             "year, on the same drift test images.\n")
+    L.append("![accuracy after drift under both encodings](encodings.png)\n")
+    L.append("| split | encoding | seeds | accuracy at t0 (%) | 1-year loss, no compensation (points) | "
+             "1-year loss, with compensation (points) | most-written device |\n|---|---|---|---|---|---|---|")
+    for _, r in enc.iterrows():
+        L.append(f"| {r['split']} | {r['encoding']} | {r['seeds']} | {_fmt(r['acc_0s'], r['acc_0s_sd'])} | "
+                 f"{_fmt(r['loss_raw'], r['loss_raw_sd'])} | {_fmt(r['loss_gdc'], r['loss_gdc_sd'])} | "
+                 f"{r['max_write_cycles']:.0f} |")
+    L.append("")
+    for enc_name, g in enc.groupby("encoding"):
+        for key, what in (("loss_raw", "without compensation"), ("loss_gdc", "with compensation")):
+            ok = g.loc[g[key] <= 0.01, "split"].tolist()
+            L.append(f"- {enc_name}, {what}: 'negligible' (at most 1 point) holds for "
+                     f"{', '.join(ok) if ok else 'no split'}; worst {100 * g[key].max():.2f} points "
+                     f"({g.loc[g[key].idxmax(), 'split']}).")
+    return "\n".join(L) + "\n"
+
+
+def _claim4(c: Claims) -> str:
+    cy, w = c.cycles, c.worst_run
     top = cy["max_write_cycles"].idxmax()
-    steps = int(cy["steps"].iloc[0])
-    scale = 160 * 50000 / 128 / steps  # the paper's recipe: 160 epochs of 50k images at batch 128
-    L.append(f"The most-written device of any run was written **{cy.loc[top, 'max_write_cycles']:.0f} ± "
-             f"{cy.loc[top, 'max_write_cycles_sd']:.0f} times** in {steps} training steps ({top}): "
-             f"**{cy.loc[top, 'endurance_fraction']:.1e} of the 1e8-cycle endurance**. Scaled linearly to the "
-             f"paper's 160-epoch recipe ({scale:.0f}× the steps, an extrapolation) that is "
-             f"{cy.loc[top, 'endurance_fraction'] * scale:.1e}. The paper: a small fraction of endurance. "
-             + ("We agree." if cy.loc[top, "endurance_fraction"] * scale < 1e-2 else "We disagree.")
-             + " Most writes hit the multi-level devices; binary MSB devices flip far less often.\n")
-    L.append("![write-cycle distribution](write_cycles.png)\n")
-    L.append("| design point | max cycles | binary max | multi-level max | binary p99.9 | multi-level p99.9 | "
-             "fraction of endurance |\n|---|---|---|---|---|---|---|")
+    frac = w["fraction"] * c.paper_scale
+    L = ["## Claim 4: write-erase cycles far below PCM endurance\n",
+         f"The most-written device of any run was written **{w['cycles']} times** in {w['steps']} training steps "
+         f"({w['label']}, seed {w['seed']}): **{w['fraction']:.1e} of the device endurance**. Over seeds, the "
+         f"design point with the most is {top}: {cy.loc[top, 'max_write_cycles']:.0f} ± "
+         f"{cy.loc[top, 'max_write_cycles_sd']:.0f}. Scaled linearly to the paper's recipe, 160 epochs of this "
+         f"dataset's training set at this batch size ({c.paper_scale:.0f}× the steps, an extrapolation), the worst "
+         f"run's device would reach {frac:.1e}. The paper: a small fraction of endurance. "
+         + ("We agree." if frac < 1e-2 else "We disagree.")
+         + " Most writes hit the multi-level devices; binary MSB devices flip far less often.\n",
+         "![write-cycle distribution](write_cycles.png)\n",
+         "| design point | max cycles | binary max | multi-level max | binary p99.9 | multi-level p99.9 | "
+         "fraction of endurance |\n|---|---|---|---|---|---|---|"]
     for label, r in cy.iterrows():
         L.append(f"| {label} | {r['max_write_cycles']:.0f} ± {r['max_write_cycles_sd']:.0f} | {r['binary_max']:.0f} | "
                  f"{r['multilevel_max']:.0f} | {r['binary_p99_9']:.1f} | {r['multilevel_p99_9']:.1f} | "
                  f"{r['endurance_fraction']:.1e} |")
-    L.append("")
+    return "\n".join(L) + "\n"
 
-    L.append("## Proxy fidelity: does the search's cheap signal rank designs like the long budget?\n")
-    L.append("Per seed, the rank correlation over the design points between a proxy budget's accuracy (embedded "
-             "subset) and the long budget's (same seed); mean ± sd over seeds, and the correlation of the "
-             "seed-mean accuracies. Target: 0.8.\n")
-    L.append("| budget | points | seeds | images x epochs (steps) | Spearman | Kendall | Spearman of means | "
-             "Kendall of means |\n|---|---|---|---|---|---|---|---|")
+
+def _fidelity_section(fid: pd.DataFrame) -> str:
+    head = ["## Proxy fidelity: does the search's cheap signal rank designs like the long budget?\n",
+            "Per seed, the rank correlation over the design points between a proxy budget's accuracy (embedded "
+         "subset) and the long budget's (same seed); mean ± sd over seeds, and the correlation of the "
+            "seed-mean accuracies. Target: 0.8. A proxy chosen on some seeds is also scored on the others (held out).\n"]
+    L = ["| budget | points | seeds | images x epochs (steps) | Spearman | Kendall | Spearman of means | "
+         "Kendall of means | Spearman, held-out seeds |\n|---|---|---|---|---|---|---|---|---|"]
     for name, r in fid.iterrows():
-        cost = "" if name.startswith("long") else f"{r['train_images']:.0f} ({r['steps']:.0f})"
-        means = ("" if name.startswith("long") else f"{r['spearman_of_means']:.2f} | {r['kendall_of_means']:.2f}")
-        L.append(f"| {name} | {r['points']:.0f} | {r['seeds']:.0f} | {cost} | {_fmt(r['spearman'], r['spearman_sd'], False)}"
-                 f" | {_fmt(r['kendall'], r['kendall_sd'], False)} | {means or ' | '} |")
-    L.append("\n![proxy fidelity](proxy_fidelity.png)\n")
-    L.append("`proxy-5000x2` was hicenv's first `proxy` preset; `proxy-7500x1-lr025` ranked best on the seeds it "
-             "ran (0 and 1; lr 0.05 on the same seeds: 0.39 and 0.76) and is the `proxy` preset now. The row `long (seed vs seed)` is the long budget against itself across seeds: "
-             "the ceiling any proxy can reach on this panel.")
+        if name.startswith("long"):
+            L.append(f"| {name} | {r['points']:.0f} | {r['seeds']:.0f} | | {_fmt(r['spearman'], r['spearman_sd'], False)}"
+                     f" | {_fmt(r['kendall'], r['kendall_sd'], False)} | | | |")
+            continue
+        held = (f"{r['spearman_held_out']:.2f} (seed {', '.join(map(str, r['held_out']))})" if r["held_out"] else "")
+        L.append(f"| {name} | {r['points']:.0f} | {r['seeds']:.0f} | {r['train_images']:.0f} ({r['steps']:.0f}) | "
+                 f"{_fmt(r['spearman'], r['spearman_sd'], False)} | {_fmt(r['kendall'], r['kendall_sd'], False)} | "
+                 f"{r['spearman_of_means']:.2f} | {r['kendall_of_means']:.2f} | {held} |")
+    table = "\n".join(L)
+    L = ["The row `long (seed vs seed)` is the long budget against itself across seeds: the ceiling any proxy "
+             "can reach on this panel."]
+    for name, seeds in CHOSEN_ON.items():
+        if name not in fid.index:
+            continue
+        r = fid.loc[name]
+        chosen = ", ".join(f"{r['per_seed'][s]:.2f}" for s in seeds if s in r["per_seed"])
+        others = [f"{o}: " + ", ".join(f"{fid.loc[o, 'per_seed'][s]:.2f}" for s in seeds if s in fid.loc[o, "per_seed"])
+                  for o in fid.index if o != name and not o.startswith("long")]
+        L.append(f" `{name}` was chosen as the `proxy` preset on seeds {', '.join(map(str, seeds))} (there: {chosen};"
+                 f" the other candidates on those seeds: {'; '.join(others)}).")
+        if r["held_out"]:
+            L.append(f" On the held-out seed(s) {', '.join(map(str, r['held_out']))} it scores "
+                     f"{r['spearman_held_out']:.2f}.")
     px = fid[~fid.index.str.startswith("long")]
     top = px["spearman"].idxmax()
-    L.append(f" Best per-seed figure: {top}, {px.loc[top, 'spearman']:.2f} ± {px.loc[top, 'spearman_sd']:.2f} over "
+    L.append(f" Best per-seed figure: {top}, {_fmt(px.loc[top, 'spearman'], px.loc[top, 'spearman_sd'], False)} over "
              f"{px.loc[top, 'seeds']:.0f} seeds ({'at or above' if px.loc[top, 'spearman'] >= 0.8 else 'below'} the "
              f"0.8 target); ranked on seed-mean accuracies, {px.loc[top, 'spearman_of_means']:.2f}.\n")
-    L.append("## Limits\n")
-    L.append(f"- Dataset and budget: {ds}, {c.long_budget} ({int(long['steps'].iloc[0])} steps), not the paper's "
-             "CIFAR-10 at 160 epochs. At this budget all 18 points lie within about 1.5 points of each other and "
-             "the seed spread is 0.1-0.5 points, so orderings closer than that are not resolved.")
-    L.append("- Seeds: 3 per point; standard deviations from 3 values are themselves rough.")
-    L.append("- Drift: one draw of device drift exponents per run, evaluated on the first "
-             f"{int(long['drift_test_images'].iloc[0])} test images (standard error about 0.6 points near 92%).")
-    L.append("- Endurance: counts are over the short budget; the 160-epoch figure is a linear extrapolation.")
-    L.append("- Proxy fidelity: the proxies ran on the embedded 10,000-image subset (the signal a search sees on "
-             "a CPU); a search with a GPU can afford a longer proxy.")
-    return "\n".join(L) + "\n"
+    return "\n".join([*head, table, "\n![proxy fidelity](proxy_fidelity.png)\n", "".join(L)])
+
+
+def _limits(panel: pd.DataFrame, c: Claims, enc: pd.DataFrame | None) -> str:
+    long = panel[panel["kind"] == "long"]
+    pts = c.points
+    spread = pts["acc_mean"].max() - pts["acc_mean"].min()
+    n_drift = int(long["drift_test_images"].iloc[0])
+    p = float(c.baseline["acc_mean"])
+    se_drift = np.sqrt(p * (1 - p) / n_drift)
+    seeds = long.groupby("label")["seed"].nunique()
+    L = ["## Limits\n",
+         f"- Dataset and budget: {', '.join(sorted(long['dataset'].unique()))}, {c.long_budget} "
+         f"({int(long['steps'].iloc[0])} steps), not the paper's CIFAR-10 at 160 epochs. At this budget the "
+         f"{len(pts)} points lie within {100 * spread:.1f} points of each other and the seed spread is "
+         f"{100 * pts['acc_sd'].min():.2f}-{100 * pts['acc_sd'].max():.2f} points, so orderings closer than that are "
+         "not resolved.",
+         f"- Seeds: {seeds.min()}{'' if seeds.min() == seeds.max() else f'-{seeds.max()}'} per point; standard "
+         "deviations from so few values are themselves rough.",
+         f"- Drift: one draw of device drift exponents per run, evaluated on the first {n_drift} test images "
+         f"(standard error about {100 * se_drift:.1f} points near {100 * p:.0f}%).",
+         "- Endurance: counts are over the short budget; the 160-epoch figure is a linear extrapolation.",
+         "- Proxy fidelity: the proxies ran on the embedded 10,000-image subset (the signal a search sees on "
+         "a CPU); a search with a GPU can afford a longer proxy."]
+    if enc is not None:
+        L.append(f"- Encodings: {enc['budget'].iloc[0]}, a shorter budget than the panel's, on a CPU; "
+                 f"{enc['seeds'].min()} seeds per point.")
+    fps = sorted(set(panel["sim_fingerprint"]))
+    if len(fps) > 1 or fps != ["none"]:
+        L.append(f"- Code: the runs were made by {len(fps)} simulator fingerprint(s) ({', '.join(fps)}; `none`: "
+                 "before fingerprints were recorded); see the table above for which budget each made.")
+    return "\n".join(L)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -488,7 +649,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="folder of result files (repeatable; default studies/paper/results and proxy_candidates)")
     ap.add_argument("--out", default="studies/paper")
     a = ap.parse_args(argv)
-    dirs = a.results or ["studies/paper/results", "studies/paper/proxy_candidates"]
+    dirs = a.results or [d for d in ("studies/paper/results", "studies/paper/proxy_candidates",
+                                     "studies/paper/encodings") if Path(d).is_dir()]
     try:
         path = write_report(dirs, a.out, "hicenv paper report " + " ".join(f"--results {d}" for d in dirs)
                             + f" --out {a.out}")
