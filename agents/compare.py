@@ -62,6 +62,10 @@ def _space_dict(env_kwargs: dict) -> dict:
 def compare(agents=AGENTS, evaluations: int = 50, seeds=(0, 1, 2), env_kwargs: dict | None = None,
             out: str | os.PathLike = "compare.csv", plot: str | os.PathLike | None = "compare.png") -> pd.DataFrame:
     """Run each agent for ``evaluations`` designs per seed; write the hypervolume curves."""
+    if isinstance(evaluations, bool) or not isinstance(evaluations, int) or evaluations < 1:
+        raise ValueError(f"evaluations must be an integer >= 1, got {evaluations!r}")
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
     env_kwargs = {"backend": "table", **dict(env_kwargs or {}), "noise": 1.0}
     unknown = [a for a in agents if a not in AGENTS]
     if unknown:

@@ -8,7 +8,7 @@
    transfer paths, as on the CPU; read- and programming-noise statistics over 10^5
    devices agree with the CPU's within 2%; a tiny run learns, with and without CUDA
    graphs, to about the same accuracy.
-2. Levers, each measured (small convolutions on a big GPU surprise, see PITFALLS):
+2. Levers, each measured (small convolutions on a big GPU surprise; README, Performance):
    batch 128 / 512 / 1024, contiguous or channels-last, eager or CUDA graphs, bf16
    autocast; FP32 and HIC 4/4/8 step time, HIC images per second, HIC/FP32.
 3. Worker scaling: 1 and 4 processes training HIC at once on the one GPU.

@@ -1,4 +1,4 @@
-"""PCM device physics against the fits of HIC.md (Joshi et al. 2020)."""
+"""PCM device physics against the fits of docs/hic.md (Joshi et al. 2020)."""
 import math
 
 import pytest

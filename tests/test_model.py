@@ -13,7 +13,7 @@ def n_params(m):
 
 def test_resnet32_width1_has_0_46M_parameters():
     m = resnet(32, 1.0, in_channels=1)
-    assert n_params(m) == 466_618  # HIC.md's count: option-B shortcuts, BN and bias
+    assert n_params(m) == 466_618  # docs/hic.md's count: option-B shortcuts, BN and bias
     assert len(hic_layer_names(m)) == 30 + 2  # block convolutions and two projections
     assert "conv1.weight" not in hic_layer_names(m)
     assert {"conv1.weight", "fc.weight", "fc.bias"} <= set(digital_param_names(m))
