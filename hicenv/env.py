@@ -168,17 +168,20 @@ class HICDesignEnv(_DesignBase):
     ## Action Space
 
     ``MultiDiscrete(space.nvec)``: one index per knob of the design space, from 0,
-    in the order ``msb_bits, lsb_bits, acc_bits, width`` (and ``noise`` when the
-    space searches it). With the default space:
+    in the order ``msb_bits, lsb_bits, acc_bits, width, lsb_encoding`` (then
+    ``noise`` and ``device.<field>`` knobs when the space searches them). With the
+    default space:
 
-    | index | knob     | values                        |
-    |-------|----------|-------------------------------|
-    | 0     | msb_bits | 1, 2, ..., 8                  |
-    | 1     | lsb_bits | 1, 2, ..., 8                  |
-    | 2     | acc_bits | 4, 6, 8, 12, 16, 32 (float)   |
-    | 3     | width    | 0.5, 0.75, ..., 2.0           |
+    | index | knob         | values                        |
+    |-------|--------------|-------------------------------|
+    | 0     | msb_bits     | 1, 2, ..., 8                  |
+    | 1     | lsb_bits     | 1, 2, ..., 8                  |
+    | 2     | acc_bits     | 4, 6, 8, 12, 16, 32 (float)   |
+    | 3     | width        | 0.5, 0.75, ..., 2.0           |
+    | 4     | lsb_encoding | unsigned, differential        |
 
-    In lookup mode the knobs and values are those the table covers.
+    In lookup mode the knobs and values are those the table covers (the shipped
+    table: unsigned only, so ``lsb_encoding`` is fixed there).
 
     ## Observation Space
 
@@ -192,9 +195,11 @@ class HICDesignEnv(_DesignBase):
 
     ## Rewards
 
-    ``accuracy(horizon) - size_weight * size/size_FP32 - memory_weight * acc_bits_total/size_FP32
+    ``accuracy(horizon) - size_weight * size_ratio - memory_weight * acc_bits_total/size_ref
     - endurance_weight * max(0, endurance_fraction * retrains / endurance_budget - 1)``;
-    accuracy at the drift horizon, with global drift compensation when ``compensate``.
+    accuracy at the drift horizon, with global drift compensation when ``compensate``;
+    ``size_ratio`` is the model size over ``size_ref``, the FP32 network at width 1
+    (``reference_size_bits``), so width costs size.
     A diverging training run gives ``failed_reward`` and ``info["failed"] = True``.
 
     ## Starting State
@@ -229,7 +234,8 @@ class HICDesignEnv(_DesignBase):
     | failed_reward | float | -1.0 | reward of a diverged run |
     | train_seed | int or None | 0 | training seed; None draws one per episode |
     | cache | path, "default" or None | ``"default"`` | shared SQLite result cache |
-    | device | str | None | torch device (cuda if available) |
+    | device | PCMParams or dict | ``PCMParams()`` | device physics (``docs/hic.md``); fields by name |
+    | torch_device | str | None | torch device (cuda if available) |
 
     >>> import gymnasium, hicenv
     >>> env = gymnasium.make("hicenv/HICDesign-v0", backend="table")
@@ -242,9 +248,11 @@ class HICDesignEnv(_DesignBase):
 
     ## Info
 
-    ``step``'s info holds every metric of the evaluation (see the README), the
-    decoded ``config``, ``cached`` (served from the cache), ``source`` (train,
-    cache or table), the ``action`` and the ``reward``.
+    ``step``'s info holds every metric of the evaluation (see the README) that the
+    seed and the action determine, the decoded ``config``, the ``action`` and the
+    ``reward``, so two steps from one seed give equal infos. What they do not
+    determine (wall-clock seconds, machine, ``source``: train, cache or table, and
+    ``cached``) is in ``env.unwrapped.last_evaluation``.
 
     ## Version History
 
@@ -282,8 +290,9 @@ class HICDesignSeqEnv(_DesignBase):
 
     ## Description
 
-    Step ``i`` chooses the value of knob ``i`` (order ``msb_bits, lsb_bits,
-    acc_bits, width``, and ``noise`` when searched); after the last knob the point
+    Step ``i`` chooses the value of knob ``i`` (the order of ``HICDesign-v0``'s
+    action: ``msb_bits, lsb_bits, acc_bits, width, lsb_encoding``, then ``noise``
+    and device knobs when searched); after the last knob the point
     is evaluated exactly as in ``HICDesign-v0`` and the episode ends.
 
     ## Action Space
