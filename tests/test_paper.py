@@ -16,6 +16,7 @@ from hicenv_agents import paper
 from hicenv_agents.paper_report import ReportError, write_report
 
 TINY = Path(__file__).parent / "data" / "paper_tiny"
+TINY_ENCODINGS = Path(__file__).parent / "data" / "paper_tiny_encodings"
 
 
 def _rows():
@@ -61,6 +62,23 @@ def test_report_answers_every_claim_from_the_stored_results(tmp_path):
     for png in ("claims_size.png", "drift.png", "write_cycles.png", "proxy_fidelity.png"):
         assert (tmp_path / png).stat().st_size > 10_000, png
     assert len((tmp_path / "results.csv").read_text().splitlines()) == 1 + len(_rows())
+
+
+def test_report_answers_claim_3_under_both_encodings(tmp_path):
+    report = write_report([TINY, TINY_ENCODINGS], tmp_path).read_text()
+    section = report.split("## Claim 3 under both LSB encodings")[1].split("## Claim 4")[0]
+    rows = paper.load_results(TINY_ENCODINGS)
+    assert {r["config"]["lsb_encoding"] for r in rows} == {"unsigned", "differential"}
+    for split in ("4/4", "3/5", "2/6"):
+        for enc in ("unsigned", "differential"):
+            g = [r for r in rows if r["config"]["lsb_encoding"] == enc
+                 and f"{r['config']['msb_bits']}/{r['config']['lsb_bits']}" == split]
+            loss = [r["accuracy_drift"]["0s"] - r["accuracy_drift"]["1y"] for r in g]
+            # the table's figure is the mean and sd of the stored runs
+            assert f"| {split} | {enc} | {len(g)} |" in section
+            assert f"{100 * np.mean(loss):.2f} ± {100 * np.std(loss, ddof=1):.2f}" in section
+    assert (tmp_path / "encodings.png").stat().st_size > 10_000
+    assert "Not run" in write_report([TINY], tmp_path / "panel_only").read_text()
 
 
 @pytest.mark.parametrize("damage, claim", [
