@@ -28,6 +28,7 @@ from optuna.exceptions import ExperimentalWarning
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 
 from hicenv.cache import Evaluator, resolve_cache
+from hicenv.fingerprint import sim_fingerprint
 from hicenv.pareto import OBJECTIVES, design_row, front
 from hicenv.reward import objectives, reward
 
@@ -128,6 +129,7 @@ def create_or_load(spec: StudySpec, storage, study_name: str | None = None) -> o
                              "pick another --study-name")
         if stored is not None and StudySpec.from_dict(stored).design_space() != spec.design_space():
             raise ValueError(f"study {name!r} exists with another design space; pick another --study-name")
+        _say_if_other_code(existing)
         return existing
     for attempt in range(5):  # two workers creating one new study race on the schema
         try:
@@ -139,9 +141,21 @@ def create_or_load(spec: StudySpec, storage, study_name: str | None = None) -> o
                 raise
             time.sleep(0.5 * (attempt + 1))
     study.set_user_attr(_SPEC_ATTR, spec.to_dict())
+    study.set_user_attr("sim_fingerprint", sim_fingerprint())
     if spec.include_fp32:
         _enqueue_baselines(study, spec)
     return study
+
+
+def _say_if_other_code(study: optuna.Study) -> None:
+    """Warn when a study's trials were made by other simulator code than the running one:
+    each trial's row keeps its own ``sim_fingerprint``, so the export can tell them apart."""
+    made = {t.user_attrs.get("row", {}).get("sim_fingerprint") for t in study.get_trials(deepcopy=False)
+            if "row" in t.user_attrs}
+    made.discard(None)
+    if made - {sim_fingerprint()}:
+        warnings.warn(f"study {study.study_name!r} holds trials of simulator code {', '.join(sorted(made))}; "
+                      f"new trials run {sim_fingerprint()} (each row's sim_fingerprint says which)", stacklevel=3)
 
 
 def load_spec(study: optuna.Study) -> StudySpec:

@@ -203,8 +203,27 @@ def _worker(rank: int, todo, out: str, device: str, dataset: str, data_root: str
               f"acc {r.get('accuracy')} in {r['wall_seconds']:.1f} s", flush=True)
 
 
+_STARTING = {"now": False, "pending": None}
+
+
 def _exit_on_sigterm(signum, frame):
+    if _STARTING["now"]:  # a worker is being launched: stop once every one is tracked
+        _STARTING["pending"] = signum
+        return
     raise SystemExit(128 + signum)
+
+
+def _start_all(procs) -> None:
+    """Start the workers; a SIGTERM in the middle of ``start()`` waits until every one is
+    tracked, or a launched worker its parent does not know of would train on as an orphan."""
+    _STARTING.update(now=True, pending=None)
+    try:
+        for p in procs:
+            p.start()
+    finally:
+        _STARTING["now"] = False
+    if _STARTING["pending"] is not None:
+        raise SystemExit(128 + _STARTING["pending"])
 
 
 def _main_thread() -> bool:
@@ -256,8 +275,7 @@ def run(out: str | os.PathLike, seeds: list[int], long_budget: str | Budget | No
              for i in range(workers)]
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if _main_thread() else None
     try:
-        for p in procs:
-            p.start()
+        _start_all(procs)
         t_end = None if deadline_s is None else time.monotonic() + deadline_s
         for p in procs:
             p.join(None if t_end is None else max(0.0, t_end - time.monotonic()))

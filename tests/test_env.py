@@ -13,7 +13,8 @@ from hicenv.space import DesignSpace
 from hicenv.table import LookupTable
 
 # A two-point space at the smoke budget: every live step trains ResNet-32 for seconds.
-LIVE_SPACE = DesignSpace.default().fix("msb_bits", 4).fix("lsb_bits", 4).fix("width", 0.5).with_knob("acc_bits", [8, 32])
+LIVE_SPACE = (DesignSpace.default().fix("msb_bits", 4).fix("lsb_bits", 4).fix("width", 0.5)
+              .fix("lsb_encoding", "unsigned").with_knob("acc_bits", [8, 32]))
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,7 @@ def test_shipped_table_covers_a_coarse_grid():
     t = LookupTable()
     assert len(t) >= 64
     values = t.knob_values()
+    assert values.pop("lsb_encoding") == ("unsigned",)  # the shipped grid holds one device per level
     assert all(len(v) >= 2 for v in values.values()), values
     assert t.df["budget"].eq("smoke").all()
     assert t.df["accuracy"].max() > 0.2  # the smoke runs learned something
