@@ -54,10 +54,12 @@ class HICConfig:
 
     ``unsigned``: ``L`` in ``0 .. 2**lsb_bits - 1`` in one device. Drift lowers every
     conductance, so it biases every weight downwards (compensation is essential).
-    ``differential``: the signed ``L - 2**(lsb_bits-1)`` in a G+/G- pair (the offset is
-    a digital constant of the periphery); each device of the pair is programmed,
-    drifted, read and counted for endurance, so drift shrinks the LSB part towards
-    the middle of its range instead of biasing it. Twice the multi-level devices."""
+    ``differential``: a signed ``L`` in ``-2**(lsb_bits-1) .. 2**(lsb_bits-1) - 1`` in a
+    G+/G- pair, with balanced digits (``M`` rounds ``q / 2**lsb_bits`` to nearest), so
+    that a small weight lies wholly in the pair and drift shrinks it towards zero
+    instead of biasing it; each device is programmed, drifted, read and counted for
+    endurance. Twice the multi-level devices; the code range shifts down by
+    ``2**(lsb_bits-1)``."""
     acc_range: float = 2.0
     """Accumulator range in units of ``delta`` [our choice]: it saturates symmetrically,
     at +-acc_range (float) or +-(2**(acc_bits-1) - 1) grid units, one unit inside

@@ -3,9 +3,12 @@
 Each weight of a layer is ``w = delta * q`` with the integer code
 ``q = M * 2**lsb_bits + L`` (two's complement over ``msb_bits + lsb_bits``):
 ``M`` is signed, one binary device per bit; ``L`` is a level held in multi-level
-devices read as an analog value: one device holding ``L`` (``lsb_encoding =
-"unsigned"``) or a G+/G- pair holding the signed ``L - 2**(lsb_bits-1)``
-(``"differential"``; the offset is a digital constant). Training updates pass through a
+devices read as an analog value: ``L`` in ``0 .. 2**lsb_bits - 1`` in one device
+(``lsb_encoding = "unsigned"``, ``M = floor(q / 2**lsb_bits)``), or ``L`` in
+``-2**(lsb_bits-1) .. 2**(lsb_bits-1) - 1`` in a G+/G- pair (``"differential"``,
+``M = floor(q / 2**lsb_bits + 1/2)``: balanced digits, so a small weight is all
+analog and drift shrinks it towards zero; the code range is then shifted down by
+``2**(lsb_bits-1)``). Training updates pass through a
 per-weight accumulator ``chi`` (``acc_bits`` fixed point, or float 32) in units of
 ``delta``; whole ``delta`` steps are transferred into ``L`` and carry into ``M``
 exactly like binary addition, and ``M`` saturates at its range.
@@ -89,13 +92,14 @@ class HybridWeights:
 
         nb = config.msb_bits + config.lsb_bits
         self.base = 2**config.lsb_bits  # levels per MSB step
-        self.qmin = float(-(2 ** (nb - 1)))
-        self.qmax = float(2 ** (nb - 1) - 1)
+        self.pairs = config.devices_per_lsb
+        self.half = 2 ** (config.lsb_bits - 1)
+        self.offset = self.half if self.pairs == 2 else 0  # M = floor((q + offset) / base)
+        self.qmin = float(-(2 ** (nb - 1)) - self.offset)
+        self.qmax = float(2 ** (nb - 1) - 1 - self.offset)
         self.noise = config.noise
         # Multi-level devices: P per weight, stored device-major (P * N,). Each device
         # holds a whole level in 0..top, at normalised conductance level / top.
-        self.pairs = config.devices_per_lsb
-        self.half = 2 ** (config.lsb_bits - 1)
         self.top = float(self.half if self.pairs == 2 else self.base - 1)
 
         w0 = torch.cat([
@@ -110,7 +114,8 @@ class HybridWeights:
         self.delta = self.layer_delta[self.layer_id]
 
         q = torch.round(w0 / self.delta).clamp_(self.qmin, self.qmax)
-        self.q = q.to(torch.int16)
+        # int16 codes, except the one split whose shifted range leaves int16 (16 bits, differential)
+        self.q = q.to(torch.int16 if self.qmin >= -(2**15) else torch.int32)
         if config.float_accumulator:
             self.chi = torch.zeros(n, device=device, dtype=torch.float32)
             self.acc_per_delta = 1.0
@@ -173,8 +178,9 @@ class HybridWeights:
 
     # -- codes -----------------------------------------------------------------------
     def _split(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Float codes -> (M, L) as floats: M signed, L in [0, 2**lsb_bits - 1]."""
-        m = torch.floor(q / self.base)
+        """Float codes -> (M, L) as floats: M signed; L in [0, 2**lsb_bits - 1] (unsigned)
+        or [-2**(lsb_bits-1), 2**(lsb_bits-1) - 1] (differential)."""
+        m = torch.floor((q + self.offset) / self.base) if self.offset else torch.floor(q / self.base)
         return m, q - m * self.base
 
     def _bits(self, m: torch.Tensor) -> torch.Tensor:
@@ -195,8 +201,7 @@ class HybridWeights:
         """Whole levels of the multi-level devices (P * N,) that hold LSB levels ``level`` (N,)."""
         if self.pairs == 1:
             return level
-        signed = level - self.half
-        return torch.cat([signed.clamp_min(0), (-signed).clamp_min(0)])
+        return torch.cat([level.clamp_min(0), (-level).clamp_min(0)])  # G+ holds L > 0, G- holds L < 0
 
     def _targets(self, level: torch.Tensor) -> torch.Tensor:
         """Normalised target conductances (P * N,) of LSB levels ``level`` (N,)."""
@@ -207,7 +212,7 @@ class HybridWeights:
         if self.pairs == 1:
             return g * self.top
         pos, neg = g.view(2, -1)
-        return self.half + (pos - neg) * self.top
+        return (pos - neg) * self.top
 
     # -- training --------------------------------------------------------------------
     def _read_levels(self, m: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
@@ -287,7 +292,7 @@ class HybridWeights:
         self.msb_flips[:, sel] += self._bits(m_old.to(torch.int32) ^ m_new.to(torch.int32)).to(self.msb_flips.dtype)
         reprog = dev.program(d_new / self.top, self.pcm, self.noise, self.gen)
         g[:, sel] = torch.where(d_new != d_old, reprog, g[:, sel])
-        self.q[sel] = q_new.to(torch.int16)
+        self.q[sel] = q_new.to(self.q.dtype)
 
     # -- inference after training --------------------------------------------------------
     @torch.no_grad()

@@ -255,23 +255,35 @@ def test_state_bytes_and_fp32_refusal():
 
 
 def test_differential_pair_hand_worked_levels_transfers_and_counts():
-    # 2 MSB + 2 LSB bits, differential: L in 0..3 holds signed L - 2 in a G+/G- pair
-    # with levels 0..2 each: L 0 -> (0, 2), 1 -> (0, 1), 2 -> (0, 0), 3 -> (1, 0).
+    # 2 MSB + 2 LSB bits, differential: balanced digits, M = floor(q / 4 + 1/2) and a
+    # signed L in -2..1 held in a G+/G- pair with levels 0..2: L -1 -> (0, 1), 1 -> (1, 0).
     hw = make([0.5, 0.125, -0.125, 0.0], msb_bits=2, lsb_bits=2, acc_bits=4, rounding="nearest",
               lsb_encoding="differential")
-    assert hw.g.shape == (8,) and hw.top == 2
+    assert hw.g.shape == (8,) and hw.top == 2 and (hw.qmin, hw.qmax) == (-10, 5)  # 16 codes, shifted down by 2
     m, level = hw.codes()
     assert (m * 4 + level).tolist() == [4, 1, -1, 0]
-    assert level.tolist() == [0, 1, 3, 0]
-    assert (hw.g * 2).tolist() == [0, 0, 1, 0, 2, 1, 0, 2]  # G+ block, then G- block
+    assert m.tolist() == [1, 0, 0, 0] and level.tolist() == [0, 1, -1, 0]  # small weights are all analog
+    assert (hw.g * 2).tolist() == [0, 1, 0, 0, 0, 0, 1, 0]  # G+ block, then G- block
     assert torch.equal(hw.flat, (m * 4 + level).float() * hw.delta)  # ideal devices read exactly
-    push(hw, [0.0, 0.0, 1.0, 0.0])  # w2: q -1 -> 0, L 3 -> 0: G+ 1 -> 0 (RESET), G- 0 -> 2 (SET)
-    assert (hw.g * 2).tolist() == [0, 0, 0, 0, 2, 1, 2, 2]
-    assert hw.ml_resets.tolist() == [0, 0, 1, 0, 0, 0, 0, 0]
-    assert hw.ml_sets.tolist() == [0, 0, 0, 0, 0, 0, 1, 0]
-    push(hw, [0.0, 1.0, 0.0, 0.0])  # w1: L 1 -> 2: G- 1 -> 0 (RESET), G+ stays at 0
-    assert hw.ml_resets.tolist() == [0, 0, 1, 0, 0, 1, 0, 0]
-    assert hw.ml_sets.tolist() == [0, 0, 0, 0, 0, 0, 1, 0]
+    push(hw, [0.0, 0.0, 1.0, 0.0])  # w2: q -1 -> 0, L -1 -> 0: G- 1 -> 0 (a RESET), no bit flips
+    assert (hw.g * 2).tolist() == [0, 1, 0, 0, 0, 0, 0, 0]
+    assert hw.ml_resets.tolist() == [0, 0, 0, 0, 0, 0, 1, 0] and int(hw.ml_sets.sum()) == 0
+    assert int(hw.msb_flips.sum()) == 0
+    push(hw, [0.0, 1.0, 0.0, 0.0])  # w1: q 1 -> 2 = 1 * 4 - 2: M 0 -> 1, G+ 1 -> 0 (RESET), G- 0 -> 2 (SET)
+    assert (hw.g * 2).tolist() == [0, 0, 0, 0, 0, 2, 0, 0]
+    assert hw.ml_resets.tolist() == [0, 1, 0, 0, 0, 0, 1, 0]
+    assert hw.ml_sets.tolist() == [0, 0, 0, 0, 0, 1, 0, 0]
+    assert hw.msb_flips[:, 1].tolist() == [1, 0]
+    for _ in range(4):  # one level a step, 2 -> 5; the fourth saturates at the shifted top, 5 = 1 * 4 + 1
+        push(hw, [0.0, 9.0, 0.0, 0.0])
+    assert int((hw.codes()[0] * 4 + hw.codes()[1])[1]) == 5 and int(hw.saturations) == 1
+
+
+def test_sixteen_bit_differential_codes_fit():
+    hw = make([0.5, -0.5, 0.0], msb_bits=8, lsb_bits=8, lsb_encoding="differential")
+    assert hw.q.dtype == torch.int32 and hw.qmin == -(2**15) - 128  # past int16: stored wider
+    m, level = hw.codes()
+    assert (m * 256 + level).tolist() == [2**14, -(2**14), 0]
 
 
 def _year_error(encoding: str) -> tuple[float, float]:
