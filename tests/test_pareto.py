@@ -39,6 +39,7 @@ def _table_with_real_sizes() -> pd.DataFrame:
     """A lookup table over bits x width whose sizes are computed (ResNet-32, 1 channel)
     and whose accuracy grows with width and bits, as trained networks' does."""
     from hicenv.config import HICConfig
+    from hicenv.fingerprint import sim_fingerprint
     from hicenv.metrics import model_size, reference_size_bits
     from hicenv.model import hic_layer_names, resnet
     from hicenv.table import metrics_frame
@@ -54,7 +55,7 @@ def _table_with_real_sizes() -> pd.DataFrame:
                  "accuracy_drift": {h: acc for h in ("0s", "1h", "1d", "1mo", "1y")},
                  "accuracy_drift_gdc": {h: acc for h in ("0s", "1h", "1d", "1mo", "1y")},
                  "endurance_fraction": 1e-7, "max_write_cycles": 10, "config": cfg.to_dict(),
-                 "budget": {"name": "hand"}, "seed": 0, "dataset": "embedded"}
+                 "budget": {"name": "hand"}, "seed": 0, "dataset": "embedded", "sim_fingerprint": sim_fingerprint()}
             rows.append(m)
     return metrics_frame(rows)
 
