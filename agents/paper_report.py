@@ -546,6 +546,12 @@ def _claim3_encodings(enc: pd.DataFrame | None) -> str:
         L.append(f"| {r['split']} | {r['encoding']} | {r['seeds']} | {_fmt(r['acc_0s'], r['acc_0s_sd'])} | "
                  f"{_fmt(r['loss_raw'], r['loss_raw_sd'])} | {_fmt(r['loss_gdc'], r['loss_gdc_sd'])} | "
                  f"{r['max_write_cycles']:.0f} |")
+    L.append("\n| split | encoding | " + " | ".join(f"{h} raw / GDC (%)" for h in ("1h", "1d", "1mo", "1y"))
+             + " |\n|---|---|---|---|---|---|")
+    for _, r in enc.iterrows():
+        L.append(f"| {r['split']} | {r['encoding']} | "
+                 + " | ".join(f"{100 * r[f'raw_{h}']:.1f} / {100 * r[f'gdc_{h}']:.1f}" for h in ("1h", "1d", "1mo", "1y"))
+                 + " |")
     L.append("")
     for enc_name, g in enc.groupby("encoding"):
         for key, what in (("loss_raw", "without compensation"), ("loss_gdc", "with compensation")):
