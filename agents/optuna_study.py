@@ -32,6 +32,7 @@ from hicenv.fingerprint import sim_fingerprint
 from hicenv.pareto import OBJECTIVES, design_row, front
 from hicenv.reward import objectives, reward
 
+from .journal import repair_journal
 from .studyfile import StudySpec
 
 __all__ = ["resolve_storage", "make_sampler", "create_or_load", "make_objective", "run_study", "run_worker",
@@ -55,6 +56,7 @@ def resolve_storage(url: str | None, heartbeat_s: int = HEARTBEAT_S, grace_s: in
         from optuna.storages.journal import JournalFileBackend
 
         os.makedirs(os.path.dirname(os.path.abspath(url)), exist_ok=True)
+        repair_journal(url)  # a torn record from a crash must not make the study unreadable
         return optuna.storages.JournalStorage(JournalFileBackend(url))
     if url.startswith(("sqlite://", "postgresql", "mysql")):
         try:

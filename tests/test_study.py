@@ -78,6 +78,36 @@ def test_interrupted_study_resumes_with_every_finished_trial(tmp_path):
     assert len(again.trials) == 9 and [t.values for t in again.trials[:5]] == values
 
 
+def _journal_study(path):
+    return optuna.load_study(study_name="tbl", storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(path))))
+
+
+@pytest.mark.parametrize("appended_to", [False, True], ids=["torn-tail", "torn-then-appended"])
+def test_a_torn_journal_record_never_makes_the_study_unreadable(tmp_path, appended_to):
+    f = tmp_path / "s.toml"
+    f.write_text(TABLE_STUDY.format(trials=4, sampler="random"))
+    journal = tmp_path / "study.log"
+    assert hicenv("study", f, "--storage", journal).returncode == 0
+    values = [t.values for t in _journal_study(journal).trials]
+    lines = journal.read_bytes().splitlines(keepends=True)
+    torn = lines[-1][: len(lines[-1]) // 2]  # a disk-full error cut a record in half
+    if appended_to:  # what an unmended resume did next: its first record on the torn line
+        journal.write_bytes(b"".join(lines) + torn + lines[-1])
+    else:
+        journal.write_bytes(b"".join(lines) + torn)
+    p = hicenv("study", f, "--storage", journal, "--trials", 6)
+    assert p.returncode == 0, p.stderr
+    assert "moved to study.log.torn-" in p.stderr  # said once
+    again = _journal_study(journal)  # readable by plain Optuna again
+    complete = [t for t in again.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == 6 and [t.values for t in again.trials[:4]] == values
+    aside = list(tmp_path.glob("study.log.torn-*"))
+    assert len(aside) == 1 and aside[0].read_bytes().startswith(torn)
+    p = hicenv("pareto", "--storage", journal, "--study-name", "tbl", "--out", tmp_path / "front.csv")
+    assert p.returncode == 0 and "moved to" not in p.stderr, p.stderr  # whole now: nothing more to say
+
+
 def test_sqlite_storage_and_pareto_command(tmp_path):
     f = tmp_path / "s.toml"
     f.write_text(TABLE_STUDY.format(trials=6, sampler="random"))
