@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from hicenv.pareto import save_figure
-from hicenv.table import write_atomically, write_table
+from hicenv.output import write_atomically
+from hicenv.table import write_table
 
 from .paper import CHOSEN_ON, load_results
 

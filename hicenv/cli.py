@@ -89,6 +89,10 @@ def _dataclass_values(args, cls, prefix: str) -> dict:
 
 
 def _evaluate(args) -> int:
+    if args.out:
+        from .output import check_output
+
+        check_output(args.out, "--out")  # before training, not after
     from .config import HICConfig
     from .trainer import evaluate
 
@@ -101,7 +105,7 @@ def _evaluate(args) -> int:
                        progress=not args.json and sys.stderr.isatty(), download=args.download)
     text = json.dumps(_jsonable(metrics), indent=None if args.json else 2)
     if args.out:
-        from .table import write_atomically
+        from .output import write_atomically
 
         write_atomically(args.out, lambda tmp: tmp.write_text(text + "\n"))
     if args.json:
@@ -117,22 +121,26 @@ def _add_table(sub) -> None:
                                    "and write the lookup table the environment's table backend reads.")
     p.add_argument("--budget", default="smoke", help="budget preset (default smoke)")
     p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    p.add_argument("--out", default=None, help="table file, .csv or .parquet (default: the shipped table)")
+    p.add_argument("--out", required=True,
+                   help="table file, .csv or .parquet (hicenv/_data/smoke_table.csv in a checkout regenerates the shipped one)")
     p.add_argument("--cache", default="default", help="result cache file (default ~/.cache/hicenv/results.sqlite)")
     p.add_argument("--space", default=None, help="JSON file of a DesignSpace dict (default: the shipped grid)")
     p.set_defaults(func=_table)
 
 
 def _table(args) -> int:
-    from .table import SHIPPED_GRID, SHIPPED_TABLE, make_table
+    from .output import check_output
     from .space import DesignSpace
+    from .table import SHIPPED_GRID, make_table
+
+    check_output(args.out, "--out", (".csv", ".parquet"))
 
     space = SHIPPED_GRID
     if args.space:
         from pathlib import Path
 
         space = DesignSpace.from_dict(json.loads(Path(args.space).read_text()))
-    out = make_table(space, args.budget, args.seed, args.out or SHIPPED_TABLE, cache=args.cache,
+    out = make_table(space, args.budget, args.seed, args.out, cache=args.cache,
                      progress=sys.stderr.isatty())
     print(out)
     return 0
@@ -152,6 +160,20 @@ def _add_study(sub) -> None:
     p.add_argument("--device", default=None, help="torch device")
     p.add_argument("--cache", default="default", help="result cache file (default ~/.cache/hicenv/results.sqlite)")
     p.set_defaults(func=_study)
+
+
+_PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def _check_exports(out, all_path, plot) -> None:
+    """Refuse unwritable export paths before any trial runs."""
+    from .output import check_output
+
+    for flag, path in (("--out", out), ("--all", all_path)):
+        if path:
+            check_output(path, flag)
+    if plot:
+        check_output(plot, "--plot", _PLOT_SUFFIXES)
 
 
 def _export(study, out, all_path, plot) -> None:
@@ -177,6 +199,7 @@ def _study(args) -> int:
     from hicenv_agents.studyfile import load_study_file
 
     spec = load_study_file(args.file)
+    _check_exports(args.out, args.all, args.plot)
     if args.trials is not None:
         spec = replace(spec, trials=args.trials)
     import optuna
@@ -225,6 +248,7 @@ def _pareto(args) -> int:
     from hicenv_agents.optuna_study import resolve_storage
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    _check_exports(args.out, args.all, args.plot)
     storage = resolve_storage(args.storage)
     try:
         study = optuna.load_study(study_name=args.study_name, storage=storage)
@@ -259,6 +283,9 @@ def _add_rl(sub) -> None:
 def _rl(args) -> int:
     from hicenv_agents.rl import env_kwargs_from, run_random, run_rl
 
+    from .output import check_output
+
+    check_output(args.out, "--out")
     kw = env_kwargs_from(args)
     if args.algo == "random":
         run = run_random(args.timesteps, args.seed, kw, out=args.out, logdir=args.logdir)
@@ -286,11 +313,16 @@ def _compare(args) -> int:
     from hicenv_agents.compare import compare
     from hicenv_agents.rl import env_kwargs_from
 
+    from .output import check_output
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
         raise ValueError(f"--seeds must be comma-separated integers, got {args.seeds!r}") from None
+    check_output(args.out, "--out")
+    if args.plot:
+        check_output(args.plot, "--plot", _PLOT_SUFFIXES)
     df = compare([a.strip() for a in args.agents.split(",")], args.evaluations, seeds, env_kwargs_from(args),
                  args.out, args.plot)
     last = df[df["evaluations"] == df["evaluations"].max()].groupby("agent", sort=False)["hypervolume"]

@@ -107,7 +107,7 @@ def save_figure(fig, path: str | os.PathLike) -> Path:
     """Lay out, write atomically (a crash leaves no half-written PNG) and close a figure."""
     import matplotlib.pyplot as plt
 
-    from .table import write_atomically
+    from .output import write_atomically
 
     fig.tight_layout()
     path = write_atomically(path, fig.savefig)

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from .config import HICConfig
+from .output import write_atomically
 from .devices import HORIZONS_S
 from .space import DEVICE_PREFIX, KNOBS, DesignSpace, Knob
 
@@ -60,17 +60,6 @@ def flatten(metrics: dict) -> dict:
     return row
 
 
-def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
-    """Call ``write(tmp)`` on a temporary name beside ``path`` (same suffix, so writers
-    that pick a format by it still do), then rename it over ``path``: a crash leaves
-    the old file or the new one, never half of one."""
-    path = Path(path)
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
-    write(tmp)
-    os.replace(tmp, path)
-    return path
-
-
 def write_table(df: pd.DataFrame, path: str | os.PathLike, any_suffix_csv: bool = False) -> Path:
     """Write ``df`` as CSV or Parquet (by the suffix), atomically: a crash leaves the
     old file or the new one, never half of one. Other suffixes are refused, or written
@@ -78,7 +67,7 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, any_suffix_csv: bool 
     path = Path(path)
     if path.suffix not in (".csv", ".parquet") and not any_suffix_csv:
         raise ValueError(f"write a table to .csv or .parquet, got {path.name}")
-    return write_atomically(path, lambda tmp: (df.to_parquet if path.suffix == ".parquet" else df.to_csv)(
+    return write_atomically(path, lambda tmp: (df.to_parquet if tmp.suffix == ".parquet" else df.to_csv)(
         tmp, index=False))
 
 
@@ -194,9 +183,15 @@ class LookupTable:
         return len(self.df)
 
 
-def make_table(space: DesignSpace = SHIPPED_GRID, budget="smoke", seed: int = 0, out: str | os.PathLike = SHIPPED_TABLE,
+def make_table(space: DesignSpace = SHIPPED_GRID, budget="smoke", seed: int = 0, out: str | os.PathLike | None = None,
                cache=None, progress: bool = True) -> Path:
-    """Evaluate every point of ``space`` (through ``cache``) and write the table to ``out``."""
+    """Evaluate every point of ``space`` (through ``cache``) and write the table to ``out``
+    (.csv or .parquet; checked before any training, and never a default inside the package)."""
+    from .output import check_output
+
+    if out is None:
+        raise ValueError("make_table needs out=, the table file (.csv or .parquet)")
+    check_output(out, "table", (".csv", ".parquet"))
     from .cache import cached_evaluate, resolve_cache
     from .data import load_dataset
 

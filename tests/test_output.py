@@ -1,0 +1,93 @@
+"""Output paths: written atomically, to the path given and nowhere else."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from hicenv.output import check_output, write_atomically
+
+
+def hicenv(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "hicenv.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_a_regular_file_is_replaced_and_no_temporary_file_is_left(tmp_path):
+    target = tmp_path / "f.csv"
+    target.write_text("old")
+    write_atomically(target, lambda tmp: tmp.write_text("new"))
+    assert target.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.csv"]
+
+
+def test_a_planted_link_at_the_old_temporary_name_is_not_followed(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (tmp_path / "f.tmp.csv").symlink_to(victim)  # the name the old writer used
+    write_atomically(tmp_path / "f.csv", lambda tmp: tmp.write_text("data"))
+    assert victim.read_text() == "keep me" and (tmp_path / "f.csv").read_text() == "data"
+
+
+def test_a_fifo_is_written_into_not_replaced(tmp_path):
+    # like /dev/null or /dev/stdout (the old writer renamed a regular file over /dev/null
+    # as root): a FIFO here, so that a regression cannot damage the machine's devices
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    write_atomically(fifo, lambda tmp: tmp.write_text("streamed"))
+    reader.join(10)
+    assert got == ["streamed"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_a_failed_writer_leaves_the_old_file(tmp_path):
+    target = tmp_path / "f.csv"
+    target.write_text("old")
+
+    def broken(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_atomically(target, broken)
+    assert target.read_text() == "old" and len(list(tmp_path.iterdir())) == 1
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda d: d / "nodir" / "x.csv", "folder .*nodir does not exist"),
+    (lambda d: d, "is a folder"),
+])
+def test_unwritable_paths_are_refused_naming_them(tmp_path, make, match):
+    with pytest.raises(ValueError, match=match):
+        check_output(make(tmp_path))
+
+
+def test_dash_streams_to_standard_output(tmp_path):
+    p = subprocess.run([sys.executable, "-c", "from hicenv.output import write_atomically; "
+                        "write_atomically('-', lambda tmp: tmp.write_text('hello'))"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert p.returncode == 0 and p.stdout == "hello" and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, flag", [
+    (["evaluate", "--budget", "smoke", "--out", "nodir/x.json"], "--out"),
+    (["table", "--out", "o.txt"], "--out"),
+    (["table"], "--out"),
+    (["study", "STUDY", "--plot", "front"], "--plot"),
+    (["compare", "--out", "nodir/c.csv"], "--out"),
+    (["rl", "--algo", "random", "--out", "nodir/d.csv"], "--out"),
+])
+def test_outputs_are_checked_before_any_work(tmp_path, args, flag):
+    study = tmp_path / "s.toml"
+    study.write_text('trials = 1\nbackend = "table"\nnoise = 1.0\n')
+    args = [str(study) if a == "STUDY" else a for a in args]
+    p = subprocess.run([sys.executable, "-m", "hicenv.cli", *args], capture_output=True, text=True, timeout=120,
+                       cwd=tmp_path)
+    assert p.returncode == 2 and flag in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["s.toml"]  # nothing written, nothing trained
