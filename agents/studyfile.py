@@ -112,7 +112,7 @@ class StudySpec:
             from hicenv.table import LookupTable
 
             noise_knob = "noise" in dict(self.space.get("knobs", {}))
-            space, levels = LookupTable(self.table).search_space(space, noise_knob)
+            space, levels = LookupTable(self.table).search_space(space, noise_knob, exact="knobs" in self.space)
             if not noise_knob and self.noise not in levels:
                 raise ValueError(f"noise = {self.noise} is not in the lookup table (levels {list(levels)})")
         return space

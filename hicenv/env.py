@@ -63,6 +63,7 @@ class _DesignBase(gym.Env):
                              "the torch device is torch_device=")
         if isinstance(space, dict):
             space = DesignSpace.from_dict(space)
+        space_given = space is not None  # lookup mode: the given space exactly, else the table's grid
         space = space or DesignSpace.default()
         settings = {k: v for k, v in dict(dataset=dataset, endurance_budget=endurance_budget, device=device,
                                            retrains=retrains, horizon=horizon).items() if v is not None}
@@ -74,7 +75,7 @@ class _DesignBase(gym.Env):
 
             self.table = LookupTable(table)
             # The action space is the grid the table covers, narrowed by fixed fields.
-            covered, table_noise = self.table.search_space(space)
+            covered, table_noise = self.table.search_space(space, exact=space_given)
             if not space.searches_noise:
                 noise = table_noise if noise is None else noise
                 levels = [noise] if isinstance(noise, (int, float)) else list(noise)
@@ -180,8 +181,9 @@ class HICDesignEnv(_DesignBase):
     | 3     | width        | 0.5, 0.75, ..., 2.0           |
     | 4     | lsb_encoding | unsigned, differential        |
 
-    In lookup mode the knobs and values are those the table covers (the shipped
-    table: unsigned only, so ``lsb_encoding`` is fixed there).
+    In lookup mode without ``space=`` the knobs and values are those the table
+    covers (the shipped table: unsigned only, so ``lsb_encoding`` is fixed there);
+    with ``space=`` they are the space's, every value of which the table must hold.
 
     ## Observation Space
 

@@ -148,20 +148,33 @@ class LookupTable:
                            endurance_budget=base.endurance_budget,
                            retrains=base.retrains, horizon=base.horizon)
 
-    def search_space(self, space: DesignSpace, noise_knob: bool | None = None) -> tuple[DesignSpace, tuple]:
-        """The part of the table's grid that ``space`` asks for: its fixed fields hold,
-        its settings carry over. Unless noise is searched (``noise_knob``, default:
-        whether ``space`` searches it) it leaves the action: returns the space and
-        the table's noise levels."""
+    def search_space(self, space: DesignSpace, noise_knob: bool | None = None,
+                     exact: bool = False) -> tuple[DesignSpace, tuple]:
+        """The space a lookup-mode search runs over, and the table's noise levels.
+
+        ``exact``: ``space`` itself (its knob lists, fixed fields and defaults), every
+        value of which the table must cover; otherwise the table's whole grid narrowed
+        by ``space``'s fixed fields. Settings carry over either way. Unless noise is
+        searched (``noise_knob``, default: whether ``space`` searches it) it leaves the
+        action. A value the table lacks is an error naming the knob and what it covers."""
         device_knobs = [n for n in space.names if n.startswith(DEVICE_PREFIX)]
         if device_knobs:
             raise ValueError(f"a lookup table cannot answer device knobs {device_knobs}: use the train backend")
-        covered = self.space(space)
-        for name, value in space.fixed:
-            if name in covered.names:
-                covered = covered.fix(name, value)
+        covers = self.knob_values()
         noise_knob = space.searches_noise if noise_knob is None else noise_knob
-        levels = tuple(self.knob_values()["noise"])
+        names = [k for k in KNOBS if k != "noise" or noise_knob]
+        checked = names if exact else [k for k, _ in space.fixed if k in KNOBS]
+        for name in checked:
+            off = [v for v in space.values_of(name) if self._key([v]) not in {self._key([c]) for c in covers[name]}]
+            if off:
+                raise ValueError(f"{name}={off} is not in lookup table {self.source} (it covers "
+                                 f"{', '.join(map(str, covers[name]))})")
+        covered = space if exact else self.space(space)
+        if not exact:
+            for name, value in space.fixed:
+                if name in covered.names:
+                    covered = covered.fix(name, value)
+        levels = tuple(covers["noise"])
         if not noise_knob and "noise" in covered.names:
             covered = covered.fix("noise", levels[0])
         return covered, levels

@@ -210,3 +210,20 @@ def test_make_vec_async_steps():
 def test_docstring_examples_run():
     res = doctest.testmod(env_module, optionflags=doctest.ELLIPSIS)
     assert res.attempted >= 2 and res.failed == 0
+
+
+def test_lookup_mode_searches_exactly_the_space_it_is_given():
+    one = (DesignSpace.default().fix("msb_bits", 4).fix("lsb_bits", 4).fix("acc_bits", 8).fix("width", 1.0)
+           .fix("lsb_encoding", "unsigned").with_knob("width", [1.0]))
+    env = gymnasium.make("hicenv/HICDesign-v0", backend="table", space=one, noise=1.0).unwrapped
+    seen = set()
+    for seed in range(20):
+        env.reset(seed=seed)
+        *_, info = env.step(env.action_space.sample())
+        seen.add(tuple(info["config"][k] for k in ("msb_bits", "lsb_bits", "acc_bits", "width")))
+    assert seen == {(4, 4, 8, 1.0)}  # a space narrowed to one point evaluates that point
+    wide = one.with_knob("width", [1.0, 3.0])
+    with pytest.raises(ValueError, match=r"width=\[3.0\] is not in lookup table .*covers 0.5, 1.0"):
+        gymnasium.make("hicenv/HICDesign-v0", backend="table", space=wide, noise=1.0)
+    with pytest.raises(ValueError, match=r"acc_bits=\[6\] is not in lookup table"):
+        gymnasium.make("hicenv/HICDesign-v0", backend="table", space=one.fix("acc_bits", 6), noise=1.0)

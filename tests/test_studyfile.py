@@ -41,6 +41,10 @@ def test_shipped_study_files_load():
     ("trials = 3\n[space]\nknobs = { \"device.colour\" = [1] }\n", "device.colour"),
     ("trials = 3\n[space]\nknobs = { lsb_encoding = [\"signed\"] }\n", "lsb_encoding"),
     ("trials = 3\n[space]\nbudget = \"smoke\"\n", "unknown DesignSpace field"),
+    ("trials = 3\nbackend = \"table\"\nnoise = 1.0\n[space]\nknobs = { width = [3.0] }\n",
+     r"width=\[3.0\] is not in lookup table"),
+    ("trials = 3\nbackend = \"table\"\nnoise = 1.0\n[space]\nknobs = { width = [1.0] }\nfixed = { acc_bits = 6 }\n",
+     r"acc_bits=\[6\] is not in lookup table"),
 ])
 def test_bad_study_files(tmp_path, text, match):
     with pytest.raises(ValueError, match=match):
