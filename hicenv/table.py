@@ -15,6 +15,7 @@ import os
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .config import HICConfig
@@ -100,7 +101,10 @@ class LookupTable:
             path = Path(source)
             if not path.is_file():
                 raise ValueError(f"lookup table {path} does not exist")
-            df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+            try:
+                df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+            except Exception as e:  # pandas' and pyarrow's many parse errors
+                raise ValueError(f"lookup table {path} cannot be read as a table: {str(e).splitlines()[0]}") from None
             self.source = str(path)
         if "lsb_encoding" not in df.columns:  # tables from before the knob: one device per level
             df = df.assign(lsb_encoding="unsigned")
@@ -112,9 +116,40 @@ class LookupTable:
         df = df[~df["fp32"].astype(bool)].reset_index(drop=True)
         if df.empty:
             raise ValueError(f"lookup table {self.source} has no HIC rows")
+        df = self._validated(df)
         self.df = df
         self._records = df.to_dict("records")
         self._index = {self._key(r): i for i, r in enumerate(df[list(KNOBS)].itertuples(index=False))}
+
+    def _validated(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Refuse, when the table loads, what would otherwise fail or mislead mid-search:
+        missing drift columns, non-numbers where a finished run has numbers, and
+        several rows for one point that disagree (identical repeats are kept once)."""
+        drift = [f"{kind}_{h}" for kind in ("accuracy_drift", "accuracy_drift_gdc") for h in HORIZONS_S]
+        missing = [c for c in drift if c not in df.columns]
+        if missing:
+            raise ValueError(f"lookup table {self.source} lacks column(s) {missing}")
+        failed = df["failed"].astype(bool) if "failed" in df.columns else pd.Series(False, index=df.index)
+        numbers = [c for c in REQUIRED if c not in KNOBS and c != "fp32"] + drift
+        for c in numbers:
+            values = pd.to_numeric(df[c], errors="coerce")
+            must = ~failed if c.startswith("accuracy") else pd.Series(True, index=df.index)
+            bad = must & ~np.isfinite(values.astype(float))
+            if bad.any():
+                row = df.loc[bad.idxmax()]
+                point = ", ".join(f"{k}={row[k]}" for k in KNOBS)
+                raise ValueError(f"lookup table {self.source}: column {c} is not a finite number at ({point})")
+        keys = df[list(KNOBS)].apply(lambda r: self._key(r.tolist()), axis=1)
+        repeated = keys.duplicated(keep=False)
+        if repeated.any():
+            for key, g in df[repeated].groupby(keys[repeated], sort=False):
+                if len(g[numbers].drop_duplicates()) > 1:
+                    point = ", ".join(f"{k}={v}" for k, v in zip(KNOBS, key))
+                    seeds = sorted(g["seed"].tolist()) if "seed" in g.columns else []
+                    raise ValueError(f"lookup table {self.source} holds {len(g)} different rows for ({point})"
+                                     + (f", seeds {seeds}" if seeds else "") + "; keep one row per point")
+            df = df[~keys.duplicated(keep="first")].reset_index(drop=True)
+        return df
 
     def _say_if_foreign(self, df: pd.DataFrame) -> None:
         """Warn once per table if other simulator code made its rows: they still answer."""

@@ -3,6 +3,7 @@ import doctest
 
 import gymnasium
 import numpy as np
+import pandas as pd
 import pytest
 from gymnasium.error import ResetNeeded
 from gymnasium.utils.env_checker import check_env as gym_check_env
@@ -227,3 +228,20 @@ def test_lookup_mode_searches_exactly_the_space_it_is_given():
         gymnasium.make("hicenv/HICDesign-v0", backend="table", space=wide, noise=1.0)
     with pytest.raises(ValueError, match=r"acc_bits=\[6\] is not in lookup table"):
         gymnasium.make("hicenv/HICDesign-v0", backend="table", space=one.fix("acc_bits", 6), noise=1.0)
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda df: df.assign(accuracy_drift_gdc_1y=np.where(df.index == 3, np.nan, df["accuracy_drift_gdc_1y"])),
+     "accuracy_drift_gdc_1y is not a finite number at \\(msb_bits="),
+    (lambda df: df.drop(columns=["accuracy_drift_1d"]), "lacks column.*accuracy_drift_1d"),
+    (lambda df: df.drop(columns=["reference_size_bits"]), "lacks column.*reference_size_bits"),
+    (lambda df: pd.concat([df, df.iloc[[0]].assign(accuracy=0.99, seed=7)]), "2 different rows for \\(msb_bits=.*seeds \\[0, 7\\]"),
+])
+def test_a_damaged_table_is_refused_when_it_loads(damage, match):
+    with pytest.raises(ValueError, match=match):
+        LookupTable(damage(LookupTable().df.copy()))
+
+
+def test_identical_repeated_rows_count_once():
+    df = LookupTable().df
+    assert len(LookupTable(pd.concat([df, df.iloc[:5]]))) == len(df)
