@@ -249,6 +249,10 @@ def _optimize(study: optuna.Study, objective: Callable, trials: int, progress: b
 def run_study(spec: StudySpec, storage_url: str | None = None, study_name: str | None = None,
               device: str | None = None, progress: bool = False, cache="default") -> optuna.Study:
     """Run the study until it holds ``spec.trials`` finished trials (so a rerun resumes)."""
+    if spec.backend == "train":  # a dataset that cannot load fails now, before a study or trial is written
+        from hicenv.data import load_dataset
+
+        load_dataset(spec.dataset)
     storage = resolve_storage(storage_url)
     study = create_or_load(spec, storage, study_name)
     done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,

@@ -32,6 +32,7 @@ Keys (all optional but ``trials``; unknown keys are an error)::
 """
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -90,7 +91,11 @@ class StudySpec:
         need(self.pruner == "none" or self.mode == "reward",
              "pruner needs mode = 'reward' (Optuna does not prune multi-objective studies)")
         need(self.backend in ("train", "table"), f"backend must be 'train' or 'table', got {self.backend!r}")
-        need(isinstance(self.noise, (int, float)) and self.noise >= 0, f"noise must be >= 0, got {self.noise!r}")
+        need(isinstance(self.noise, (int, float)) and not isinstance(self.noise, bool) and math.isfinite(self.noise)
+             and self.noise >= 0, f"noise must be a finite number >= 0, got {self.noise!r}")
+        need(isinstance(self.train_seed, int) and not isinstance(self.train_seed, bool)
+             and 0 <= self.train_seed < 2**32, f"train_seed must be an integer in [0, 2**32), got {self.train_seed!r}")
+        need(isinstance(self.dataset, str) and self.dataset, f"dataset must be a name or a .npz path, got {self.dataset!r}")
         need(isinstance(self.include_fp32, bool), f"include_fp32 must be true or false, got {self.include_fp32!r}")
         need(isinstance(self.space, dict), f"[space] must be a table, got {self.space!r}")
         need(isinstance(self.reward, dict), f"[reward] must be a table, got {self.reward!r}")

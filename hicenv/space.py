@@ -298,6 +298,8 @@ class DesignSpace:
         """From a study file's table: ``knobs = {name = [values] | {low, high, step}}``, ``fixed``, settings."""
         check_known_fields(cls, d)
         d = dict(d)
+        if "knobs" in d and not (isinstance(d["knobs"], dict) and d["knobs"]):
+            raise ValueError(f"knobs must name at least one knob (hold the others with fixed), got {d['knobs']!r}")
         knobs = []
         for name, spec in dict(d.pop("knobs", {})).items():
             if isinstance(spec, dict):

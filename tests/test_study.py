@@ -174,3 +174,12 @@ fixed = { lsb_bits = 4, acc_bits = 8 }
     states = [t.state for t in study.trials]
     assert len(states) == 6
     assert all(len(t.intermediate_values) >= 1 for t in study.trials)  # accuracy reported per epoch
+
+
+def test_a_dataset_that_cannot_load_fails_before_the_study_is_written(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('trials = 2\ndataset = "imagenet"\n[budget]\ntrain_images = 64\ndepth = 8\n')
+    db = tmp_path / "s.db"
+    p = hicenv("study", f, "--storage", f"sqlite:///{db}", "--cache", tmp_path / "c.sqlite")
+    assert p.returncode == 2 and "unknown dataset" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert not db.exists() and not (tmp_path / "c.sqlite").exists()  # no study, no failed trial, no cache
