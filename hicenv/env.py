@@ -88,8 +88,9 @@ class _DesignBase(gym.Env):
             self.budget = get_budget(budget)
         self.space = space
         self.weights = RewardWeights(size_weight, memory_weight, endurance_weight, compensate, failed_reward)
-        if train_seed is not None and (not isinstance(train_seed, int) or train_seed < 0):
-            raise ValueError(f"train_seed must be an integer >= 0 or None, got {train_seed!r}")
+        if train_seed is not None and (not isinstance(train_seed, int) or isinstance(train_seed, bool)
+                                       or not 0 <= train_seed < 2**32):
+            raise ValueError(f"train_seed must be an integer in [0, 2**32) or None, got {train_seed!r}")
         self.train_seed = train_seed
         self._evaluator = Evaluator(self.budget, space.dataset, data_root, self.table,
                                     resolve_cache(cache) if backend == "train" else None, torch_device)

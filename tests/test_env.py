@@ -165,6 +165,7 @@ def test_step_after_end_and_before_reset():
     ({"noise": 1.3}, "not in the lookup table"),
     ({"horizon": "2y"}, "horizon"),
     ({"train_seed": -1}, "train_seed"),
+    ({"train_seed": 2**70}, "train_seed"),
 ])
 def test_bad_kwargs_are_named(kwargs, err):
     with pytest.raises((ValueError, TypeError), match=err):
