@@ -47,11 +47,17 @@ NSGA2_POPULATION = 8
 _SPEC_ATTR = "hicenv_spec"
 
 
-def resolve_storage(url: str | None, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S):
+def resolve_storage(url: str | None, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S,
+                    must_exist: bool = False):
     """None or "memory" -> in memory; a .log/.journal path -> journal file; sqlite:// or
-    postgresql:// -> RDB storage with heartbeats and one retry of a killed worker's trial."""
+    postgresql:// -> RDB storage with heartbeats and one retry of a killed worker's trial.
+    ``must_exist`` (reading a study: ``pareto``, ``worker``): a journal or SQLite file
+    that is not there is an error, not a new empty storage."""
     if url is None or url == "memory":
         return optuna.storages.InMemoryStorage()
+    local = url if "://" not in url else url[len("sqlite:///"):] if url.startswith("sqlite:///") else None
+    if must_exist and local is not None and not os.path.isfile(local):
+        raise ValueError(f"no study storage at {local} (a study is created by hicenv study)")
     if url.endswith((".log", ".journal")) and "://" not in url:
         from optuna.storages.journal import JournalFileBackend
 
@@ -69,17 +75,32 @@ def resolve_storage(url: str | None, heartbeat_s: int = HEARTBEAT_S, grace_s: in
                 )
         except Exception as e:  # sqlalchemy's connection errors, missing drivers
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ValueError(f"cannot open storage {_redact(url)}: {first}") from None
-    raise ValueError(f"unknown storage {url!r}: give a .log/.journal file, sqlite:///FILE or postgresql://...")
+            raise ValueError(f"cannot open storage {_redact(url)}: {_redact_text(first, url)}") from None
+    hint = " (postgresql://, not postgres://)" if url.startswith("postgres://") else ""
+    raise ValueError(f"unknown storage {_redact(url)!r}{hint}: give a .log/.journal file, sqlite:///FILE "
+                     "or postgresql://...")
+
+
+def _passwords(url: str) -> list[str]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        found = [parts.password] if parts.password else []
+    except ValueError:
+        return []
+    return found + [v for k, v in parse_qsl(parts.query) if k.lower() in ("password", "pwd") and v]
 
 
 def _redact(url: str) -> str:
-    """The URL without its password, for error messages."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        cred, host = rest.rsplit("@", 1)
-        return f"{scheme}://{cred.split(':', 1)[0]}:***@{host}"
-    return url
+    """The URL without its passwords (in the credentials or a ``password=`` query), for messages."""
+    return _redact_text(url, url)
+
+
+def _redact_text(text: str, url: str) -> str:
+    for secret in _passwords(url):
+        text = text.replace(secret, "***")
+    return text
 
 
 def _feasible(trial: optuna.trial.FrozenTrial) -> bool:
@@ -266,7 +287,9 @@ def run_worker(storage_url: str, study_name: str, trials: int, device: str | Non
     """Join an existing study from another process or machine and run ``trials`` trials."""
     if device is None:
         device = _pinned_device()
-    storage = resolve_storage(storage_url)
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+        raise ValueError(f"--trials must be an integer >= 1, got {trials!r}")
+    storage = resolve_storage(storage_url, must_exist=True)
     try:
         probe = optuna.load_study(study_name=study_name, storage=storage)
     except KeyError:

@@ -187,6 +187,8 @@ def run_rl(
 def run_random(episodes: int = 100, seed: int = 0, env_kwargs: dict | None = None, out: str | None = None,
                logdir: str | None = None) -> RLRun:
     """The baseline: uniformly random design points, one per episode."""
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes (--timesteps for random) must be an integer >= 1, got {episodes!r}")
     env = gymnasium.make("hicenv/HICDesign-v0", **dict(env_kwargs or {}))
     space = env.unwrapped.space
     recorder = _Recorder("random", space, logdir)

@@ -249,7 +249,7 @@ def _pareto(args) -> int:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     _check_exports(args.out, args.all, args.plot)
-    storage = resolve_storage(args.storage)
+    storage = resolve_storage(args.storage, must_exist=True)
     try:
         study = optuna.load_study(study_name=args.study_name, storage=storage)
     except KeyError:

@@ -1,5 +1,6 @@
 """Optuna studies through the command line: fronts, resume, storages, bad input."""
 import os
+import re
 import subprocess
 import sys
 
@@ -183,3 +184,21 @@ def test_a_dataset_that_cannot_load_fails_before_the_study_is_written(tmp_path):
     p = hicenv("study", f, "--storage", f"sqlite:///{db}", "--cache", tmp_path / "c.sqlite")
     assert p.returncode == 2 and "unknown dataset" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert not db.exists() and not (tmp_path / "c.sqlite").exists()  # no study, no failed trial, no cache
+
+
+@pytest.mark.parametrize("args, match", [
+    (["pareto", "--storage", "{tmp}/none.log", "--study-name", "x"], "no study storage at"),
+    (["pareto", "--storage", "sqlite:///{tmp}/none.db", "--study-name", "x"], "no study storage at"),
+    (["worker", "--storage", "{tmp}/none.log", "--study-name", "x"], "no study storage at"),
+    (["worker", "--storage", "{tmp}/none.log", "--study-name", "x", "--trials", "-3"], "--trials must be"),
+    (["rl", "--algo", "random", "--timesteps", "0", "--out", "{tmp}/d.csv"], "episodes"),
+    (["pareto", "--storage", "postgres://me:s3cr3t@127.0.0.1:1/db", "--study-name", "x"], "postgresql://"),
+    (["pareto", "--storage", "postgresql+psycopg://me:s3cr3t@127.0.0.1:1/db", "--study-name", "x"], "cannot open"),
+    (["pareto", "--storage", "postgresql+psycopg://me@127.0.0.1:1/db?password=s3cr3t", "--study-name", "x"],
+     "cannot open"),
+])
+def test_reading_commands_create_nothing_and_never_print_a_password(tmp_path, args, match):
+    p = hicenv(*[a.format(tmp=tmp_path) for a in args], timeout=120)
+    assert p.returncode == 2 and re.search(match, p.stderr), p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and "s3cr3t" not in p.stderr + p.stdout
+    assert list(tmp_path.iterdir()) == []  # no empty journal, database or CSV left behind
