@@ -28,11 +28,13 @@ from pathlib import Path
 
 from .fingerprint import sim_fingerprint
 
-__all__ = ["ResultCache", "cache_key", "default_cache_path", "resolve_cache", "cached_evaluate", "Evaluator"]
+__all__ = ["ResultCache", "cache_key", "default_cache_path", "resolve_cache", "cached_evaluate", "Evaluator",
+           "MACHINE_KEYS"]
 
-_VOLATILE = ("train_seconds", "eval_seconds", "images_per_second", "machine", "python_version", "version",
-             "sim_fingerprint", "torch_version", "device")
-"""Metrics that a re-run may change without the simulator computing anything else."""
+MACHINE_KEYS = ("train_seconds", "eval_seconds", "images_per_second", "machine", "python_version", "version",
+                "torch_version", "device")
+"""Metrics that depend on the machine and the moment, not on what was computed: a re-run
+may change them (restamp ignores them, the environment keeps them out of ``info``)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -135,13 +137,10 @@ class ResultCache:
     def __len__(self) -> int:
         return self._connect().execute("SELECT COUNT(*) FROM results").fetchone()[0]
 
-    def rows(self, current_only: bool = False) -> list[dict]:
-        """Every stored evaluation's metrics (each carries its config, budget, seed and
-        ``sim_fingerprint``); ``current_only``: those of the running simulator code."""
-        sql, args = "SELECT metrics FROM results ORDER BY created", ()
-        if current_only:
-            sql, args = "SELECT metrics FROM results WHERE version = ? ORDER BY created", (sim_fingerprint(),)
-        return [json.loads(r[0]) for r in self._connect().execute(sql, args)]
+    def rows(self) -> list[dict]:
+        """Every stored evaluation's metrics (each carries its config, budget, seed and ``sim_fingerprint``)."""
+        cur = self._connect().execute("SELECT metrics FROM results ORDER BY created")
+        return [json.loads(r[0]) for r in cur]
 
     def export(self, path: str | os.PathLike) -> Path:
         """Write every evaluation as a table (CSV or Parquet by the suffix), one row a point."""
@@ -167,7 +166,7 @@ def _check_identical(config: dict, budget: dict, seed: int, stored: dict, device
 
     fresh = evaluate(config, budget, seed, stored["dataset"], device=device)
     for k in sorted(set(stored) | set(fresh)):
-        if k not in _VOLATILE and stored.get(k) != fresh.get(k):
+        if k not in (*MACHINE_KEYS, "sim_fingerprint") and stored.get(k) != fresh.get(k):
             raise ValueError(f"re-running {stored['dataset']} seed {seed} with the current code changed {k!r}: "
                              "its results are not carried over")
 

@@ -89,10 +89,7 @@ def _dataclass_values(args, cls, prefix: str) -> dict:
 
 
 def _evaluate(args) -> int:
-    if args.out:
-        from .output import check_output
-
-        check_output(args.out, "--out")  # before training, not after
+    _check_exports(args.out, None, None)  # before training, not after
     from .config import HICConfig
     from .trainer import evaluate
 
@@ -283,9 +280,7 @@ def _add_rl(sub) -> None:
 def _rl(args) -> int:
     from hicenv_agents.rl import env_kwargs_from, run_random, run_rl
 
-    from .output import check_output
-
-    check_output(args.out, "--out")
+    _check_exports(args.out, None, None)
     kw = env_kwargs_from(args)
     if args.algo == "random":
         run = run_random(args.timesteps, args.seed, kw, out=args.out, logdir=args.logdir)
@@ -313,16 +308,12 @@ def _compare(args) -> int:
     from hicenv_agents.compare import compare
     from hicenv_agents.rl import env_kwargs_from
 
-    from .output import check_output
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
         raise ValueError(f"--seeds must be comma-separated integers, got {args.seeds!r}") from None
-    check_output(args.out, "--out")
-    if args.plot:
-        check_output(args.plot, "--plot", _PLOT_SUFFIXES)
+    _check_exports(args.out, None, args.plot)
     df = compare([a.strip() for a in args.agents.split(",")], args.evaluations, seeds, env_kwargs_from(args),
                  args.out, args.plot)
     last = df[df["evaluations"] == df["evaluations"].max()].groupby("agent", sort=False)["hypervolume"]

@@ -15,7 +15,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
-from .cache import Evaluator, resolve_cache
+from .cache import MACHINE_KEYS, Evaluator, resolve_cache
 from .reward import RewardWeights, reward
 from .devices import PCMParams
 from .space import DesignSpace
@@ -24,9 +24,9 @@ from .trainer import get_budget
 __all__ = ["HICDesignEnv", "HICDesignSeqEnv"]
 
 _OBS_CONTEXT = ("noise", "endurance_budget", "fidelity")
-_NOT_DETERMINED = ("train_seconds", "eval_seconds", "images_per_second", "machine", "device", "torch_version",
-                   "python_version", "version", "cuda_graphs", "channels_last")
-"""Metrics that depend on the machine and the moment, not on the seed and the action."""
+_NOT_DETERMINED = (*MACHINE_KEYS, "cuda_graphs", "channels_last")
+"""Metrics the seed and the action do not determine: the machine's, the moment's, and the
+kernel settings the device picked."""
 
 
 class _DesignBase(gym.Env):

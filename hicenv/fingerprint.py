@@ -41,11 +41,11 @@ def normalised_source(source: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def sim_fingerprint(package: str = "hicenv") -> str:
+def sim_fingerprint() -> str:
     """16 hex digits over the normalised source of :data:`RESULT_MODULES` (computed once a process)."""
     h = hashlib.sha256()
     for name in RESULT_MODULES:
-        spec = importlib.util.find_spec(f"{package}.{name}")
+        spec = importlib.util.find_spec(f"{__package__}.{name}")
         with open(spec.origin, encoding="utf-8") as f:
             h.update(name.encode() + b"\0" + normalised_source(f.read()).encode() + b"\0")
     return h.hexdigest()[:16]

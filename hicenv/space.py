@@ -24,7 +24,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from .config import FLOAT_ACC_BITS, LSB_ENCODINGS, MAX_TOTAL_BITS, HICConfig, check_known_fields
-from .devices import PCMParams
+from .devices import HORIZONS_S, PCMParams
 
 __all__ = ["Knob", "DesignSpace", "KNOBS", "DEVICE_PREFIX"]
 
@@ -42,8 +42,14 @@ def _knob_order(name: str) -> tuple:
     return (0, KNOBS.index(name), "") if name in KNOBS else (1, 0, name)
 
 
+def _device_field(name: str) -> str | None:
+    """The PCMParams field a ``device.<field>`` knob searches, or None for any other name."""
+    field_name = name[len(DEVICE_PREFIX):] if name.startswith(DEVICE_PREFIX) else None
+    return field_name if field_name in _DEVICE_FIELDS else None
+
+
 def _is_device_knob(name: str) -> bool:
-    return name.startswith(DEVICE_PREFIX) and name[len(DEVICE_PREFIX):] in _DEVICE_FIELDS
+    return _device_field(name) is not None
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ class Knob:
         vals = tuple(sorted({cast(v) for v in self.values}))
         for v in vals:  # each value must be valid for its field (bit sums are checked by the space)
             if _is_device_knob(self.name):
-                PCMParams(**{self.name[len(DEVICE_PREFIX):]: v})
+                PCMParams(**{_device_field(self.name): v})
                 continue
             other = {"msb_bits": 1, "lsb_bits": 1} if self.name in ("msb_bits", "lsb_bits") else {}
             HICConfig(**{**other, self.name: v})
@@ -167,8 +173,6 @@ class DesignSpace:
         # knobs in canonical order, so actions mean the same across processes
         object.__setattr__(self, "knobs", tuple(sorted(self.knobs, key=lambda k: _knob_order(k.name))))
         object.__setattr__(self, "fixed", tuple(sorted(fixed.items())))
-        from .devices import HORIZONS_S
-
         if self.horizon not in HORIZONS_S:
             raise ValueError(f"horizon must be one of {list(HORIZONS_S)}, got {self.horizon!r}")
         if not (isinstance(self.endurance_budget, (int, float)) and 0 < self.endurance_budget < float("inf")):
@@ -248,7 +252,7 @@ class DesignSpace:
 
     def _config(self, values: dict, context: dict) -> HICConfig:
         """The design point of knob ``values`` (device knobs included) and ``context``."""
-        device = {k[len(DEVICE_PREFIX):]: v for k, v in values.items() if _is_device_knob(k)}
+        device = {_device_field(k): v for k, v in values.items() if _is_device_knob(k)}
         hic = {k: v for k, v in values.items() if not _is_device_knob(k)}
         pcm = replace(self.device, **device) if device else self.device
         return HICConfig(**{**dict(self.fixed), **context, **hic, "pcm": pcm})
@@ -260,7 +264,7 @@ class DesignSpace:
     @staticmethod
     def _field(config: HICConfig, name: str):
         """A knob's value in a design point (``device.<field>`` reads the device physics)."""
-        return getattr(config.pcm, name[len(DEVICE_PREFIX):]) if _is_device_knob(name) else getattr(config, name)
+        return getattr(config.pcm, _device_field(name)) if _is_device_knob(name) else getattr(config, name)
 
     def points(self) -> Iterator[HICConfig]:
         """Every point of the grid, in action order (``MultiDiscrete`` counting)."""

@@ -200,7 +200,8 @@ class LookupTable:
         names = [k for k in KNOBS if k != "noise" or noise_knob]
         checked = names if exact else [k for k, _ in space.fixed if k in KNOBS]
         for name in checked:
-            off = [v for v in space.values_of(name) if self._key([v]) not in {self._key([c]) for c in covers[name]}]
+            held = {self._key([c]) for c in covers[name]}
+            off = [v for v in space.values_of(name) if self._key([v]) not in held]
             if off:
                 raise ValueError(f"{name}={off} is not in lookup table {self.source} (it covers "
                                  f"{', '.join(map(str, covers[name]))})")
