@@ -16,6 +16,7 @@
 Writes the JSON (also the last line printed) after every section, so a run cut short
 keeps what it measured.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,14 +25,13 @@ import os
 import time
 
 import torch
+from steps import hic_over_fp32, machine, worker_scaling
 
 import hicenv
-from hicenv.config import HICConfig
-from hicenv.devices import PCMParams, program, read, read_noise_q, sigma_prog
-from hicenv.hybrid import HybridWeights
-from hicenv.trainer import Budget, evaluate
-
-from steps import hic_over_fp32, machine, worker_scaling
+from hicenv.sim.config import HICConfig
+from hicenv.sim.devices.pcm import PCMParams, program, read, read_noise_q, sigma_prog
+from hicenv.sim.hybrid import HybridWeights
+from hicenv.sim.trainer import Budget, evaluate
 
 
 def hand_sequence(device: str, sparse: bool) -> dict:
@@ -40,13 +40,27 @@ def hand_sequence(device: str, sparse: bool) -> dict:
     cfg = HICConfig(msb_bits=2, lsb_bits=2, acc_bits=4, rounding="nearest", noise=0.0)
     hw = HybridWeights(["w"], [w], cfg, torch.Generator(device).manual_seed(0))
     hw.sparse_transfer = sparse
-    for dw in ([-0.25, 0, 0, 0], [-0.75, 0, 1.0, 0], [1.0, 0, 0, 0], [5.0, 0, 0, 0], [5.0, 0, 0, 0],
-               [5.0, 0, 0, 0], [5.0, 0, 0, 0], [0, -5.0, 0, 0]):
+    for dw in (
+        [-0.25, 0, 0, 0],
+        [-0.75, 0, 1.0, 0],
+        [1.0, 0, 0, 0],
+        [5.0, 0, 0, 0],
+        [5.0, 0, 0, 0],
+        [5.0, 0, 0, 0],
+        [5.0, 0, 0, 0],
+        [0, -5.0, 0, 0],
+    ):
         hw.flat += torch.tensor(dw, device=device) * hw.delta
         hw.update()
     m, level = hw.codes()
-    return {"codes": (m * 4 + level).tolist(), "chi": hw.chi.tolist(), "flips": hw.msb_flips.tolist(),
-            "sets": hw.ml_sets.tolist(), "resets": hw.ml_resets.tolist(), "saturations": int(hw.saturations)}
+    return {
+        "codes": (m * 4 + level).tolist(),
+        "chi": hw.chi.tolist(),
+        "flips": hw.msb_flips.tolist(),
+        "sets": hw.ml_sets.tolist(),
+        "resets": hw.ml_resets.tolist(),
+        "saturations": int(hw.saturations),
+    }
 
 
 def noise_stats(device: str) -> dict:
@@ -66,16 +80,28 @@ def check(device: str) -> dict:
     ns_cpu, ns_dev = noise_stats("cpu"), noise_stats(device)
     assert abs(ns_dev["prog_std_over_fit"] - 1) < 0.02, ns_dev
     assert abs(ns_dev["read_std"] / ns_cpu["read_std"] - 1) < 0.02, (ns_dev, ns_cpu)
-    tiny = Budget(name="tiny", train_images=4096, epochs=2, test_images=1000, drift_test_images=500,
-                  batch_size=64, lr=0.1, label_smoothing=0.1, augment=False)
+    tiny = Budget(
+        name="tiny",
+        train_images=4096,
+        epochs=2,
+        test_images=1000,
+        drift_test_images=500,
+        batch_size=64,
+        lr=0.1,
+        label_smoothing=0.1,
+        augment=False,
+    )
     out = {"hand_sequence_equal": True, "noise_stats": ns_dev}
-    for graphs in ((False, True) if device.startswith("cuda") else (False,)):
+    for graphs in (False, True) if device.startswith("cuda") else (False,):
         t = time.perf_counter()
         r = evaluate(HICConfig(), tiny, seed=0, device=device, cuda_graphs=graphs)
         assert not r["failed"] and r["accuracy"] > 0.6, r["accuracy"]
-        out[f"tiny_graphs_{graphs}"] = {"accuracy": r["accuracy"], "accuracy_1y_gdc": r["accuracy_drift_gdc"]["1y"],
-                                        "seconds": round(time.perf_counter() - t, 2),
-                                        "images_per_second": round(r["images_per_second"])}
+        out[f"tiny_graphs_{graphs}"] = {
+            "accuracy": r["accuracy"],
+            "accuracy_1y_gdc": r["accuracy_drift_gdc"]["1y"],
+            "seconds": round(time.perf_counter() - t, 2),
+            "images_per_second": round(r["images_per_second"]),
+        }
     if device.startswith("cuda"):
         a, b = out["tiny_graphs_False"]["accuracy"], out["tiny_graphs_True"]["accuracy"]
         assert abs(a - b) < 0.05, f"CUDA graphs changed the tiny run's accuracy: {a} vs {b}"
@@ -95,8 +121,13 @@ def main() -> None:
     args = ap.parse_args()
     device = torch.device(args.device)
     cuda = device.type == "cuda"
-    out = {"machine": machine(device), "device": str(device), "torch": torch.__version__,
-           "hicenv": hicenv.__version__, "date": time.strftime("%Y-%m-%d %H:%M")}
+    out = {
+        "machine": machine(device),
+        "device": str(device),
+        "torch": torch.__version__,
+        "hicenv": hicenv.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
 
     def emit(section: str) -> None:
         print(f"== {section}", json.dumps(out.get(section)), flush=True)
@@ -112,7 +143,7 @@ def main() -> None:
     batches = (128,) if args.quick else (128, 512, 1024)
     for bs in batches:
         for cl in (False, True):
-            for graphs in ((False, True) if cuda else (False,)):
+            for graphs in (False, True) if cuda else (False,):
                 try:
                     rows.append(lever(bs, device, args.steps, channels_last=cl, graphs=graphs))
                 except Exception as e:  # a lever that fails on this machine is a finding, not a crash
@@ -122,8 +153,16 @@ def main() -> None:
     best = max(ok, key=lambda r: r["hic_images_per_second"])
     if cuda:  # bf16 autocast on the best fp32 setting: a lever that changes numerics, reported apart
         try:
-            rows.append(lever(best["batch"], device, args.steps, channels_last=best["channels_last"],
-                              graphs=best["graphs"], amp=True))
+            rows.append(
+                lever(
+                    best["batch"],
+                    device,
+                    args.steps,
+                    channels_last=best["channels_last"],
+                    graphs=best["graphs"],
+                    amp=True,
+                )
+            )
         except Exception as e:
             rows.append({"batch": best["batch"], "amp": True, "error": repr(e)[:300]})
         print(json.dumps(rows[-1]), flush=True)
@@ -138,8 +177,14 @@ def main() -> None:
         threads = max(1, (os.cpu_count() or 4) // 4)
         one = worker_scaling(1, best["batch"], args.device, 60, threads, **levers)
         four = worker_scaling(4, best["batch"], args.device, 60, threads, **levers)
-        out["worker_scaling"] = {"workers": 4, "batch": best["batch"], **levers, "one_images_per_second": round(one),
-                                 "four_images_per_second": round(four), "efficiency": round(four / one / 4, 3)}
+        out["worker_scaling"] = {
+            "workers": 4,
+            "batch": best["batch"],
+            **levers,
+            "one_images_per_second": round(one),
+            "four_images_per_second": round(four),
+            "efficiency": round(four / one / 4, 3),
+        }
         emit("worker_scaling")
     out["seconds"] = round(time.perf_counter() - t0, 1)
     emit("seconds")

@@ -14,6 +14,7 @@
 
 The last line printed is one JSON object with the figures and the machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,13 +23,12 @@ import os
 import time
 
 import torch
+from steps import FP32, HIC, hic_over_fp32, machine, worker_scaling
 
 import hicenv
-from hicenv.config import HICConfig
-from hicenv.hybrid import HybridWeights
-from hicenv.trainer import evaluate
-
-from steps import FP32, HIC, hic_over_fp32, machine, worker_scaling
+from hicenv.sim.config import HICConfig
+from hicenv.sim.hybrid import HybridWeights
+from hicenv.sim.trainer import evaluate
 
 
 def state_bytes() -> dict:
@@ -50,8 +50,14 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=128)
     args = ap.parse_args()
     device = torch.device(args.device)
-    out: dict = {"machine": machine(device), "device": str(device), "torch": torch.__version__,
-                 "hicenv": hicenv.__version__, "date": time.strftime("%Y-%m-%d"), "batch_size": args.batch_size}
+    out: dict = {
+        "machine": machine(device),
+        "device": str(device),
+        "torch": torch.__version__,
+        "hicenv": hicenv.__version__,
+        "date": time.strftime("%Y-%m-%d"),
+        "batch_size": args.batch_size,
+    }
 
     widths = [1.0] if args.quick else [1.0, 2.0]
     steps, warmup = (15, 3) if args.quick else (40, 3)
@@ -59,9 +65,12 @@ def main() -> None:
     for w in widths:
         r = hic_over_fp32(args.batch_size, device, steps, warmup, width=w)
         ratios[f"{w:g}"] = r
-        print(f"ResNet-32 width {w:g}, batch {args.batch_size}: FP32 {r['fp32_step_ms']:.1f} ms, "
-              f"HIC {r['hic_step_ms']:.1f} ms, HIC/FP32 {r['hic_over_fp32']:.3f} "
-              f"(medians of {r['steps_each']} steps each)", flush=True)
+        print(
+            f"ResNet-32 width {w:g}, batch {args.batch_size}: FP32 {r['fp32_step_ms']:.1f} ms, "
+            f"HIC {r['hic_step_ms']:.1f} ms, HIC/FP32 {r['hic_over_fp32']:.3f} "
+            f"(medians of {r['steps_each']} steps each)",
+            flush=True,
+        )
     out["hic_over_fp32_step"] = {w: r["hic_over_fp32"] for w, r in ratios.items()}
     out["steps"] = ratios
     if device.type == "cuda":  # small convolutions need big batches to fill a GPU: measure a few
@@ -76,9 +85,12 @@ def main() -> None:
         proxy = {}
         for name, cfg in (("fp32", FP32), ("hic", HIC)):
             r = evaluate(cfg, "proxy", seed=0, device=device)
-            proxy[name] = {"seconds": round(r["train_seconds"] + r["eval_seconds"], 1),
-                           "train_seconds": round(r["train_seconds"], 1), "eval_seconds": round(r["eval_seconds"], 1),
-                           "accuracy": r["accuracy"]}
+            proxy[name] = {
+                "seconds": round(r["train_seconds"] + r["eval_seconds"], 1),
+                "train_seconds": round(r["train_seconds"], 1),
+                "eval_seconds": round(r["eval_seconds"], 1),
+                "accuracy": r["accuracy"],
+            }
             print(f"proxy budget, {name}: {proxy[name]}", flush=True)
         out["proxy"] = proxy
 
@@ -89,9 +101,15 @@ def main() -> None:
     sc_steps = 20 if args.quick else 40
     one = worker_scaling(1, bs, str(device), sc_steps, threads)
     many = worker_scaling(n, bs, str(device), sc_steps, threads)
-    out["worker_scaling"] = {"workers": n, "threads_each": threads, "batch_size": bs,
-                             "one_images_per_second": round(one, 1), "n_images_per_second": round(many, 1),
-                             "speedup": round(many / one, 3), "efficiency": round(many / one / n, 3)}
+    out["worker_scaling"] = {
+        "workers": n,
+        "threads_each": threads,
+        "batch_size": bs,
+        "one_images_per_second": round(one, 1),
+        "n_images_per_second": round(many, 1),
+        "speedup": round(many / one, 3),
+        "efficiency": round(many / one / n, 3),
+    }
     print(f"workers: 1 -> {one:.0f} img/s, {n} -> {many:.0f} img/s ({many / one / n:.2f} of linear)", flush=True)
 
     out["hic_state_bytes_per_weight"] = state_bytes()

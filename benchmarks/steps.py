@@ -4,6 +4,7 @@ Every figure is a median over timed steps after untimed warm-up ones; on CUDA ea
 step is timed between a synchronise and CUDA events. Levers (memory format, CUDA
 graphs, bf16 autocast) are arguments, so each one is measured rather than assumed.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -13,9 +14,9 @@ import time
 
 import torch
 
-from hicenv.config import HICConfig
-from hicenv.data import Batches, load_dataset
-from hicenv.trainer import Budget, build, graph_model, train_step, use_channels_last
+from hicenv.sim.config import HICConfig
+from hicenv.sim.data import Batches, load_dataset
+from hicenv.sim.trainer import Budget, build, graph_model, train_step, use_channels_last
 
 FP32 = HICConfig(fp32=True)
 HIC = HICConfig(msb_bits=4, lsb_bits=4, acc_bits=8)
@@ -46,15 +47,31 @@ class Stepper:
     ``channels_last`` and ``graphs`` None: what the trainer picks on this device;
     ``amp``: bf16 autocast."""
 
-    def __init__(self, config: HICConfig, batch_size: int, device: torch.device, channels_last: bool | None = None,
-                 graphs: bool | None = None, amp: bool = False, seed: int = 0) -> None:
+    def __init__(
+        self,
+        config: HICConfig,
+        batch_size: int,
+        device: torch.device,
+        channels_last: bool | None = None,
+        graphs: bool | None = None,
+        amp: bool = False,
+        seed: int = 0,
+    ) -> None:
         if channels_last is None:
             channels_last = use_channels_last(config.width, device)
         if graphs is None:
             graphs = device.type == "cuda"
         self.device, self.amp = device, amp
-        self.model, self.hw, self.opt = build(config, Budget(), 1, 10, device, torch.Generator().manual_seed(seed),
-                                              torch.Generator(device).manual_seed(seed), channels_last=channels_last)
+        self.model, self.hw, self.opt = build(
+            config,
+            Budget(),
+            1,
+            10,
+            device,
+            torch.Generator().manual_seed(seed),
+            torch.Generator(device).manual_seed(seed),
+            channels_last=channels_last,
+        )
         self.xb, self.yb = batch(batch_size, device, channels_last)
         if graphs:
             with _autocast(device, amp):
@@ -76,8 +93,7 @@ class Stepper:
             return time.perf_counter() - t
 
 
-def hic_over_fp32(batch_size: int, device: torch.device, steps: int, warmup: int, width: float = 1.0,
-                  **levers) -> dict:
+def hic_over_fp32(batch_size: int, device: torch.device, steps: int, warmup: int, width: float = 1.0, **levers) -> dict:
     """Median FP32 and HIC step times and their ratio. The two models step in turn,
     one step each, so that drifts in machine load (shared machines) hit both alike."""
     fp32 = Stepper(FP32.replace(width=width), batch_size, device, **levers)
@@ -86,10 +102,15 @@ def hic_over_fp32(batch_size: int, device: torch.device, steps: int, warmup: int
         fp32.step(), hic.step()
     times = [(fp32.step(), hic.step()) for _ in range(steps)]
     f, h = statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
-    return {"fp32_step_ms": round(f * 1e3, 3), "hic_step_ms": round(h * 1e3, 3), "hic_over_fp32": round(h / f, 4),
-            "median_of_step_ratios": round(statistics.median(t[1] / t[0] for t in times), 4),
-            "hic_images_per_second": round(batch_size / h), "fp32_images_per_second": round(batch_size / f),
-            "steps_each": steps}
+    return {
+        "fp32_step_ms": round(f * 1e3, 3),
+        "hic_step_ms": round(h * 1e3, 3),
+        "hic_over_fp32": round(h / f, 4),
+        "median_of_step_ratios": round(statistics.median(t[1] / t[0] for t in times), 4),
+        "hic_images_per_second": round(batch_size / h),
+        "fp32_images_per_second": round(batch_size / f),
+        "steps_each": steps,
+    }
 
 
 def _scaling_worker(rank, barrier, results, config, batch_size, device, steps, threads, levers):
@@ -105,15 +126,19 @@ def _scaling_worker(rank, barrier, results, config, batch_size, device, steps, t
     results.put((t0, time.time(), steps * batch_size))
 
 
-def worker_scaling(n_workers: int, batch_size: int, device: str, steps: int, threads: int,
-                   config: HICConfig = HIC, **levers) -> float:
+def worker_scaling(
+    n_workers: int, batch_size: int, device: str, steps: int, threads: int, config: HICConfig = HIC, **levers
+) -> float:
     """Images per second of ``n_workers`` processes training HIC at once (all of them
     together, from the first start to the last finish), each with ``threads`` threads."""
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(n_workers), ctx.Queue()
-    procs = [ctx.Process(target=_scaling_worker,
-                         args=(i, barrier, results, config, batch_size, device, steps, threads, levers))
-             for i in range(n_workers)]
+    procs = [
+        ctx.Process(
+            target=_scaling_worker, args=(i, barrier, results, config, batch_size, device, steps, threads, levers)
+        )
+        for i in range(n_workers)
+    ]
     for p in procs:
         p.start()
     got = [results.get(timeout=600) for _ in procs]

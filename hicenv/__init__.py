@@ -3,24 +3,33 @@
 The public surface is small; heavy modules (torch, and later Optuna and
 stable-baselines3) load only when first used.
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"
 __all__ = [
-    "HICConfig", "PCMParams", "Budget", "BUDGETS", "evaluate", "load_dataset",
-    "DesignSpace", "ResultCache", "LookupTable", "__version__",
+    "HICConfig",
+    "PCMParams",
+    "Budget",
+    "BUDGETS",
+    "evaluate",
+    "load_dataset",
+    "DesignSpace",
+    "ResultCache",
+    "LookupTable",
+    "__version__",
 ]
 
 _LAZY = {
-    "HICConfig": "hicenv.config",
-    "PCMParams": "hicenv.devices",
-    "Budget": "hicenv.trainer",
-    "BUDGETS": "hicenv.trainer",
-    "evaluate": "hicenv.trainer",
-    "load_dataset": "hicenv.data",
-    "DesignSpace": "hicenv.space",
-    "ResultCache": "hicenv.cache",
-    "LookupTable": "hicenv.table",
+    "HICConfig": "hicenv.sim.config",
+    "PCMParams": "hicenv.sim.devices",
+    "Budget": "hicenv.sim.trainer",
+    "BUDGETS": "hicenv.sim.trainer",
+    "evaluate": "hicenv.sim.trainer",
+    "load_dataset": "hicenv.sim.data",
+    "DesignSpace": "hicenv.design.space",
+    "ResultCache": "hicenv.design.cache",
+    "LookupTable": "hicenv.design.table",
 }
 
 
@@ -42,8 +51,10 @@ def _register_envs() -> None:
     except ImportError:
         return
 
-    for env_id, entry in (("hicenv/HICDesign-v0", "hicenv.env:HICDesignEnv"),
-                          ("hicenv/HICDesignSeq-v0", "hicenv.env:HICDesignSeqEnv")):
+    for env_id, entry in (
+        ("hicenv/HICDesign-v0", "hicenv.design.env:HICDesignEnv"),
+        ("hicenv/HICDesignSeq-v0", "hicenv.design.env:HICDesignSeqEnv"),
+    ):
         if env_id not in registry:
             register(id=env_id, entry_point=entry)
 

@@ -13,6 +13,7 @@ through it):
 
 :func:`check_output` applies the same rules, and a suffix list, before any work.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,10 +21,16 @@ import shutil
 import stat
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
-__all__ = ["write_atomically", "check_output", "is_stream"]
+from hicenv.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["write_atomically", "check_output", "is_stream", "write_table"]
 
 
 def is_stream(path: str | os.PathLike) -> bool:
@@ -43,16 +50,16 @@ def check_output(path: str | os.PathLike, what: str = "output", suffixes: tuple[
         return
     p = Path(path)
     if suffixes is not None and p.suffix not in suffixes:
-        raise ValueError(f"{what} {p}: write to {' or '.join(suffixes)}, got {p.suffix or 'no suffix'}")
+        raise InputError(f"{what} {p}: write to {' or '.join(suffixes)}, got {p.suffix or 'no suffix'}")
     if p.is_dir():
-        raise ValueError(f"{what} {p} is a folder; give a file name")
+        raise InputError(f"{what} {p} is a folder; give a file name")
     if p.exists() and not p.is_file():
-        raise ValueError(f"{what} {p} is not a regular file")
+        raise InputError(f"{what} {p} is not a regular file")
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
-        raise ValueError(f"{what} {p}: folder {folder} does not exist")
+        raise InputError(f"{what} {p}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
-        raise ValueError(f"{what} {p}: folder {folder} is not writable")
+        raise InputError(f"{what} {p}: folder {folder} is not writable")
 
 
 def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
@@ -81,3 +88,15 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -
         return p
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike, any_suffix_csv: bool = False) -> Path:
+    """Write ``df`` as CSV or Parquet (by the suffix), atomically: a crash leaves the
+    old file or the new one, never half of one. Other suffixes are refused, or written
+    as CSV with ``any_suffix_csv``."""
+    path = Path(path)
+    if path.suffix not in (".csv", ".parquet") and not any_suffix_csv:
+        raise InputError(f"write a table to .csv or .parquet, got {path.name}")
+    return write_atomically(
+        path, lambda tmp: (df.to_parquet if tmp.suffix == ".parquet" else df.to_csv)(tmp, index=False)
+    )

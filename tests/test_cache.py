@@ -1,19 +1,24 @@
 """The shared result cache: keys, atomic writes, many processes at once."""
+
 import multiprocessing as mp
 
 import pandas as pd
 import pytest
 
-from hicenv.cache import ResultCache, cache_key, cached_evaluate
-from hicenv.config import HICConfig
-from hicenv.trainer import Budget
+from hicenv.design.cache import ResultCache, cache_key, cached_evaluate
+from hicenv.sim.config import HICConfig
+from hicenv.sim.trainer import Budget
 
 TINY = Budget(name="tiny", train_images=64, epochs=1, test_images=32, drift_test_images=16, batch_size=32, depth=8)
 
 
 def fake_metrics(i):
-    return {"accuracy": i / 100, "config": HICConfig(msb_bits=1 + i % 8).to_dict(), "budget": {"name": "b"},
-            "failed": False}
+    return {
+        "accuracy": i / 100,
+        "config": HICConfig(msb_bits=1 + i % 8).to_dict(),
+        "budget": {"name": "b"},
+        "failed": False,
+    }
 
 
 def test_key_depends_on_everything_that_determines_a_result():
@@ -26,7 +31,7 @@ def test_key_depends_on_everything_that_determines_a_result():
     assert k != cache_key(c, b, "embedded", 1)
     assert k != cache_key(c, b, "embedded", 0, fingerprint="0" * 16)  # other simulator code
     assert k != cache_key(HICConfig(lsb_encoding="differential").to_dict(), b, "embedded", 0)
-    from hicenv.devices import PCMParams
+    from hicenv.sim.devices import PCMParams
 
     assert k != cache_key(HICConfig(pcm=PCMParams(endurance_cycles=1e6)).to_dict(), b, "embedded", 0)
 
@@ -64,12 +69,12 @@ def test_many_processes_write_at_once(tmp_path):
 def test_cached_evaluate_trains_once(tmp_path, monkeypatch):
     cache = ResultCache(tmp_path / "c.sqlite")
     m1, hit1 = cached_evaluate(HICConfig(), TINY, 0, "embedded", cache)
-    import hicenv.trainer
+    import hicenv.sim.trainer
 
     def boom(*a, **k):
         raise AssertionError("trained again")
 
-    monkeypatch.setattr(hicenv.trainer, "evaluate", boom)
+    monkeypatch.setattr(hicenv.sim.trainer, "evaluate", boom)
     m2, hit2 = cached_evaluate(HICConfig(), TINY, 0, "embedded", cache)
     assert (hit1, hit2) == (False, True)
     assert m2["accuracy"] == m1["accuracy"] and m2["train_loss"] == m1["train_loss"]
@@ -91,8 +96,8 @@ def test_export_csv_and_parquet_round_trip(tmp_path):
 _PROBE = """
 import sys
 import hicenv
-from hicenv.cache import ResultCache
-from hicenv.config import HICConfig
+from hicenv.design.cache import ResultCache
+from hicenv.sim.config import HICConfig
 assert hicenv.__file__.startswith(sys.argv[2]), hicenv.__file__  # the copy, not the installed package
 hit = ResultCache(sys.argv[1]).get(HICConfig().to_dict(), {"name": "b"}, "d", 0)
 print("hit" if hit is not None else "miss")
@@ -105,8 +110,14 @@ def _lookup_with(copy_root, cache_path) -> str:
     import sys
 
     env = {**os.environ, "PYTHONPATH": str(copy_root)}
-    out = subprocess.run([sys.executable, "-c", _PROBE, str(cache_path), str(copy_root)], env=env,
-                         capture_output=True, text=True, timeout=120, cwd=copy_root)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(cache_path), str(copy_root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=copy_root,
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
 
@@ -122,7 +133,7 @@ def test_a_simulator_change_misses_the_cache_and_a_comment_does_not(tmp_path):
     copy = tmp_path / "src"
     shutil.copytree(Path(hicenv.__file__).parent, copy / "hicenv", ignore=shutil.ignore_patterns("_data"))
     assert _lookup_with(copy, cache.path) == "hit"  # the same code: the stored result is served
-    hybrid = copy / "hicenv" / "hybrid.py"
+    hybrid = copy / "hicenv" / "sim" / "hybrid.py"
     text = hybrid.read_text()
     hybrid.write_text(text.replace('"""Hybrid weights:', '# a new comment\n"""Hybrid weights, reworded:', 1))
     assert _lookup_with(copy, cache.path) == "hit"  # comments and docstrings do not make other results
@@ -133,7 +144,7 @@ def test_a_simulator_change_misses_the_cache_and_a_comment_does_not(tmp_path):
 
 
 def test_restamp_carries_results_over_only_when_a_rerun_is_identical(tmp_path):
-    from hicenv.data import load_dataset
+    from hicenv.sim.data import load_dataset
 
     cache = ResultCache(tmp_path / "c.sqlite")
     ds = load_dataset("embedded")

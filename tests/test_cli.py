@@ -1,4 +1,5 @@
 """The command line, run as a user runs it: in a subprocess."""
+
 import json
 import os
 import subprocess
@@ -6,15 +7,16 @@ import sys
 
 import pytest
 
-KEYS = ["accuracy", "accuracy_drift", "accuracy_drift_gdc", "model_size_bits", "fp32_size_bits", "n_weights",
-        "max_write_cycles", "endurance_fraction", "train_seconds", "failed", "config", "budget", "seed", "version",
-        "reference_size_bits", "size_ratio", "sim_fingerprint", "dataset_fingerprint"]
+from hicenv.sim.result import Result
+
+KEYS = list(Result.__annotations__)  # every documented key (hicenv.sim.result)
 
 
 def hicenv(*args, timeout=300):
     env = {**os.environ, "PYTHONHASHSEED": "0"}
-    return subprocess.run([sys.executable, "-m", "hicenv.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "hicenv_agents.cli", *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 @pytest.mark.slow
@@ -28,7 +30,7 @@ def test_evaluate_smoke_json_has_the_documented_keys(tmp_path):
     assert m["budget"]["name"] == "smoke" and m["seed"] == 1 and m["failed"] is False
     assert m["config"]["msb_bits"] == 4 and m["n_weights"] == 466_618
     assert m["reference_size_bits"] == 466_618 * 32 and m["size_ratio"] == m["model_size_bits"] / (466_618 * 32)
-    from hicenv.fingerprint import sim_fingerprint
+    from hicenv.sim.fingerprint import sim_fingerprint
 
     assert m["sim_fingerprint"] == sim_fingerprint()
     assert json.loads(out.read_text()) == m
@@ -41,8 +43,20 @@ def test_fp32_flag_and_human_summary():
 
 
 def test_device_flags_and_lsb_encoding_reach_the_result():
-    p = hicenv("evaluate", "--budget", "smoke", "--width", "0.5", "--lsb-encoding", "differential",
-               "--device.endurance-cycles", "1e6", "--device.threshold-uS", "6", "--json")
+    p = hicenv(
+        "evaluate",
+        "--budget",
+        "smoke",
+        "--width",
+        "0.5",
+        "--lsb-encoding",
+        "differential",
+        "--device.endurance-cycles",
+        "1e6",
+        "--device.threshold-uS",
+        "6",
+        "--json",
+    )
     assert p.returncode == 0, p.stderr
     m = json.loads(p.stdout)
     assert m["config"]["lsb_encoding"] == "differential" and m["config"]["pcm"]["threshold_uS"] == 6.0
@@ -61,7 +75,10 @@ def test_device_flags_and_lsb_encoding_reach_the_result():
         (["--dataset", "imagenet"], "unknown dataset"),
         (["--dataset", "fashion-mnist", "--data-dir", "/nonexistent/fmnist"], "does not exist"),
         (["--budget", "huge"], "unknown budget"),
-        (["--lsb-encoding", "signed"], "lsb-encoding"),
+        (["--lsb-encoding", "signed"], "lsb.encoding"),
+        (["--device-model", "rram"], "device_model"),
+        (["--budget.lr", "inf"], "Budget.lr"),
+        (["--device", "bogus"], "torch device"),
         (["--device.endurance-cycles", "0"], "endurance_cycles"),
         (["--device.threshold-uS", "30"], "threshold_uS"),
     ],
@@ -75,3 +92,77 @@ def test_bad_input_exits_2_with_one_line_naming_the_field(args, field, tmp_path)
 
     assert re.search(field, p.stderr), p.stderr
     assert not out.exists()  # nothing half-written
+
+
+def test_evaluate_has_a_flag_for_every_config_field():
+    from dataclasses import fields
+
+    from hicenv.sim.config import HICConfig
+    from hicenv.sim.devices import PCMParams
+    from hicenv.sim.trainer import Budget
+
+    text = hicenv("evaluate", "--help").stdout
+    flags = {w.split("=")[0] for w in text.replace("[", " ").replace("]", " ").split() if w.startswith("--")}
+    for cls, prefix, skip in ((HICConfig, "", {"pcm"}), (PCMParams, "device.", set()), (Budget, "budget.", {"name"})):
+        for f in fields(cls):
+            if f.name not in skip:
+                assert f"--{prefix}{f.name.replace('_', '-')}" in flags, f.name
+
+
+def test_budget_flags_change_the_budget_and_say_so(tmp_path):
+    out = tmp_path / "m.json"
+    p = hicenv(
+        "evaluate",
+        "--budget",
+        "smoke",
+        "--budget.train-images",
+        "256",
+        "--budget.depth",
+        "8",
+        "--width",
+        "0.5",
+        "--json",
+        "--out",
+        str(out),
+    )
+    assert p.returncode == 0, p.stderr
+    m = json.loads(out.read_text())
+    assert m["train_images"] == 256 and m["budget"]["depth"] == 8 and m["steps"] == 256 // 32
+    assert m["budget"]["name"] == "smoke+train_images=256,depth=8"
+
+
+def test_a_bug_keeps_its_traceback_and_is_not_exit_2(monkeypatch, capsys):
+    import hicenv.sim.trainer as trainer
+    import hicenv_agents.cli as cli
+
+    def broken(*a, **k):
+        raise ValueError("a numpy-style failure deep inside")  # not an InputError: a bug
+
+    monkeypatch.setattr(trainer, "evaluate", broken)
+    with pytest.raises(ValueError, match="deep inside"):
+        cli.main(["evaluate", "--budget", "smoke"])
+    from hicenv.errors import InputError
+
+    def bad(*a, **k):
+        raise InputError("msb_bits must be in [1, 15]")
+
+    monkeypatch.setattr(trainer, "evaluate", bad)
+    assert cli.main(["evaluate", "--budget", "smoke"]) == 2
+    assert capsys.readouterr().err.strip() == "hicenv evaluate: error: msb_bits must be in [1, 15]"
+
+
+def test_choices_come_from_the_registries():
+    from hicenv.design.backends import BACKENDS
+    from hicenv_agents.search.compare import AGENTS
+    from hicenv_agents.search.rl import ALGOS
+
+    text = hicenv("rl", "--help").stdout
+    assert all(a in text for a in ALGOS) and all(b in text for b in BACKENDS)
+    assert all(a in hicenv("compare", "--help").stdout for a in AGENTS)
+    # a new registry entry is a new choice, with no other edit
+    code = (
+        "import sys; from hicenv_agents.search import rl; rl.ALGOS['my-algo'] = rl.ALGOS['ppo']; "
+        "import hicenv_agents.cli as c; c.main(['rl', '--help'])"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert "my-algo" in shown

@@ -1,7 +1,8 @@
 """Design-point validation: every bad field is named with its range."""
+
 import pytest
 
-from hicenv.config import HICConfig
+from hicenv.sim.config import HICConfig
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
 """Dataset readers on small files written here, and batches on the device."""
+
 import gzip
 import os
 import pickle
@@ -8,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from hicenv import data
-from hicenv.data import Batches, load_dataset, read_cifar10, read_idx, read_npz
+from hicenv.sim import data
+from hicenv.sim.data import Batches, load_dataset, read_cifar10, read_idx, read_npz
 
 
 def write_idx(path: Path, arr: np.ndarray, gz: bool = True) -> None:
@@ -33,8 +34,12 @@ def write_cifar(root: Path, n_batches=2, n=12):
     folder.mkdir(parents=True)
     rng = np.random.default_rng(1)
     for name in [f"data_batch_{i}" for i in range(1, n_batches + 1)] + ["test_batch"]:
-        d = {b"batch_label": name.encode(), b"labels": list(rng.integers(0, 10, n)),
-             b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"filenames": [b"x.png"] * n}
+        d = {
+            b"batch_label": name.encode(),
+            b"labels": list(rng.integers(0, 10, n)),
+            b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            b"filenames": [b"x.png"] * n,
+        }
         with open(folder / name, "wb") as f:
             pickle.dump(d, f, protocol=2)
     return folder
@@ -118,7 +123,7 @@ def test_unknown_dataset_is_refused():
 
 
 def test_embedded_subset_is_real_stratified_and_small():
-    path = Path(data.__file__).parent / "_data" / data.EMBEDDED_FILE
+    path = Path(data.__file__).parents[1] / "_data" / data.EMBEDDED_FILE
     assert path.stat().st_size <= 6_000_000
     assert (path.parent / "FASHION_MNIST_LICENSE").read_text().count("Zalando SE") >= 1
     ds = load_dataset("embedded")
@@ -152,8 +157,19 @@ def test_augmentation_crops_and_flips_whole_batches_reproducibly():
     y = np.zeros(64)
 
     def run(seed):
-        b = Batches(x, y, 64, "cpu", mean=torch.zeros(1), std=torch.ones(1), size=8, augment=True, pad=2,
-                    shuffle=True, generator=torch.Generator().manual_seed(seed))
+        b = Batches(
+            x,
+            y,
+            64,
+            "cpu",
+            mean=torch.zeros(1),
+            std=torch.ones(1),
+            size=8,
+            augment=True,
+            pad=2,
+            shuffle=True,
+            generator=torch.Generator().manual_seed(seed),
+        )
         return next(iter(b))[0]
 
     a, a2, c = run(0), run(0), run(1)

@@ -1,11 +1,12 @@
 """PCM device physics against the fits of docs/hic.md (Joshi et al. 2020)."""
+
 import math
 
 import pytest
 import torch
 
-from hicenv import devices as dev
-from hicenv.devices import PCMParams
+from hicenv.sim.devices import pcm as dev
+from hicenv.sim.devices.params import PCMParams
 
 P = PCMParams()
 N = 100_000

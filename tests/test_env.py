@@ -1,4 +1,5 @@
 """The Gymnasium environments: checkers, determinism, cache, lookup mode, bad input."""
+
 import doctest
 
 import gymnasium
@@ -9,13 +10,19 @@ from gymnasium.error import ResetNeeded
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from hicenv import env as env_module
-from hicenv.space import DesignSpace
-from hicenv.table import LookupTable
+from hicenv.design import env as env_module
+from hicenv.design.space import DesignSpace
+from hicenv.design.table import LookupTable
 
 # A two-point space at the smoke budget: every live step trains ResNet-32 for seconds.
-LIVE_SPACE = (DesignSpace.default().fix("msb_bits", 4).fix("lsb_bits", 4).fix("width", 0.5)
-              .fix("lsb_encoding", "unsigned").with_knob("acc_bits", [8, 32]))
+LIVE_SPACE = (
+    DesignSpace.default()
+    .fix("msb_bits", 4)
+    .fix("lsb_bits", 4)
+    .fix("width", 0.5)
+    .fix("lsb_encoding", "unsigned")
+    .with_knob("acc_bits", [8, 32])
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +72,11 @@ def test_same_seed_and_action_same_reward_and_repeat_is_cached(live_cache, monke
     def no_training(*a, **k):
         raise AssertionError("a cached point was trained again")
 
-    import hicenv.trainer
+    import hicenv.sim.trainer
 
-    monkeypatch.setattr(hicenv.trainer, "evaluate", no_training)
+    monkeypatch.setattr(hicenv.sim.trainer, "evaluate", no_training)
     env.reset(seed=3)
-    _, r2, *_ , info2 = env.step(np.array([1]))
+    _, r2, *_, info2 = env.step(np.array([1]))
     assert r1 == r2 and env.unwrapped.last_evaluation["cached"]
     assert info2["config"]["acc_bits"] == 32 and info2["config"]["width"] == 0.5
     for k in ("accuracy", "accuracy_drift", "model_size_bits", "endurance_fraction", "write_cycles"):
@@ -78,8 +85,15 @@ def test_same_seed_and_action_same_reward_and_repeat_is_cached(live_cache, monke
 
 def test_live_training_without_cache_is_deterministic():
     space = LIVE_SPACE.fix("acc_bits", 8).with_knob("width", [0.25, 0.5])
-    budget = {"name": "tiny", "train_images": 128, "epochs": 1, "test_images": 64, "drift_test_images": 32,
-              "batch_size": 32, "depth": 8}
+    budget = {
+        "name": "tiny",
+        "train_images": 128,
+        "epochs": 1,
+        "test_images": 64,
+        "drift_test_images": 32,
+        "batch_size": 32,
+        "depth": 8,
+    }
     rewards = []
     for _ in range(2):
         env = gymnasium.make("hicenv/HICDesign-v0", space=space, budget=budget, cache=None)
@@ -131,11 +145,14 @@ def test_point_missing_from_table_is_named(tmp_path):
     assert f"msb_bits={int(missing['msb_bits'])}" in str(e.value)
 
 
-@pytest.mark.parametrize("action,err", [
-    (np.array([0, 0, 0]), "shape"),
-    (np.array([0, 0, 0, 99]), "outside"),
-    (np.array([0.5, 0, 0, 0]), "integer"),
-])
+@pytest.mark.parametrize(
+    "action,err",
+    [
+        (np.array([0, 0, 0]), "shape"),
+        (np.array([0, 0, 0, 99]), "outside"),
+        (np.array([0.5, 0, 0, 0]), "integer"),
+    ],
+)
 def test_bad_actions(action, err):
     env = gymnasium.make("hicenv/HICDesign-v0", backend="table").unwrapped
     env.reset(seed=0)
@@ -157,26 +174,42 @@ def test_step_after_end_and_before_reset():
         seq.step(1.5)
 
 
-@pytest.mark.parametrize("kwargs,err", [
-    ({"backend": "tabel"}, "backend"),
-    ({"colour": "red"}, "colour"),
-    ({"backend": "table", "table": "/nonexistent.csv"}, "does not exist"),
-    ({"noise": -1.0}, "noise"),
-    ({"noise": 1.3}, "not in the lookup table"),
-    ({"horizon": "2y"}, "horizon"),
-    ({"train_seed": -1}, "train_seed"),
-    ({"train_seed": 2**70}, "train_seed"),
-])
+@pytest.mark.parametrize(
+    "kwargs,err",
+    [
+        ({"backend": "tabel"}, "backend"),
+        ({"colour": "red"}, "colour"),
+        ({"backend": "table", "table": "/nonexistent.csv"}, "does not exist"),
+        ({"noise": -1.0}, "noise"),
+        ({"noise": 1.3}, "not in the lookup table"),
+        ({"horizon": "2y"}, "horizon"),
+        ({"train_seed": -1}, "train_seed"),
+        ({"train_seed": 2**70}, "train_seed"),
+    ],
+)
 def test_bad_kwargs_are_named(kwargs, err):
     with pytest.raises((ValueError, TypeError), match=err):
         gymnasium.make("hicenv/HICDesign-v0", **{"backend": "table", **kwargs})
 
 
 def test_failed_run_is_a_finished_episode_with_the_penalty():
-    env = gymnasium.make("hicenv/HICDesign-v0", space=LIVE_SPACE.fix("fp32", True), cache=None, failed_reward=-3.0,
-                         noise=1.0,
-                         budget={"name": "diverge", "train_images": 256, "epochs": 1, "test_images": 32,
-                                 "batch_size": 32, "depth": 8, "lr": 1e8, "momentum": 0.0})
+    env = gymnasium.make(
+        "hicenv/HICDesign-v0",
+        space=LIVE_SPACE.fix("fp32", True),
+        cache=None,
+        failed_reward=-3.0,
+        noise=1.0,
+        budget={
+            "name": "diverge",
+            "train_images": 256,
+            "epochs": 1,
+            "test_images": 32,
+            "batch_size": 32,
+            "depth": 8,
+            "lr": 1e8,
+            "momentum": 0.0,
+        },
+    )
     env.reset(seed=0)
     _, r, term, _, info = env.step(np.array([0]))
     assert term and r == -3.0 and info["failed"] is True
@@ -215,8 +248,15 @@ def test_docstring_examples_run():
 
 
 def test_lookup_mode_searches_exactly_the_space_it_is_given():
-    one = (DesignSpace.default().fix("msb_bits", 4).fix("lsb_bits", 4).fix("acc_bits", 8).fix("width", 1.0)
-           .fix("lsb_encoding", "unsigned").with_knob("width", [1.0]))
+    one = (
+        DesignSpace.default()
+        .fix("msb_bits", 4)
+        .fix("lsb_bits", 4)
+        .fix("acc_bits", 8)
+        .fix("width", 1.0)
+        .fix("lsb_encoding", "unsigned")
+        .with_knob("width", [1.0])
+    )
     env = gymnasium.make("hicenv/HICDesign-v0", backend="table", space=one, noise=1.0).unwrapped
     seen = set()
     for seed in range(20):
@@ -231,13 +271,21 @@ def test_lookup_mode_searches_exactly_the_space_it_is_given():
         gymnasium.make("hicenv/HICDesign-v0", backend="table", space=one.fix("acc_bits", 6), noise=1.0)
 
 
-@pytest.mark.parametrize("damage, match", [
-    (lambda df: df.assign(accuracy_drift_gdc_1y=np.where(df.index == 3, np.nan, df["accuracy_drift_gdc_1y"])),
-     "accuracy_drift_gdc_1y is not a finite number at \\(msb_bits="),
-    (lambda df: df.drop(columns=["accuracy_drift_1d"]), "lacks column.*accuracy_drift_1d"),
-    (lambda df: df.drop(columns=["reference_size_bits"]), "lacks column.*reference_size_bits"),
-    (lambda df: pd.concat([df, df.iloc[[0]].assign(accuracy=0.99, seed=7)]), "2 different rows for \\(msb_bits=.*seeds \\[0, 7\\]"),
-])
+@pytest.mark.parametrize(
+    "damage, match",
+    [
+        (
+            lambda df: df.assign(accuracy_drift_gdc_1y=np.where(df.index == 3, np.nan, df["accuracy_drift_gdc_1y"])),
+            "accuracy_drift_gdc_1y is not a finite number at \\(msb_bits=",
+        ),
+        (lambda df: df.drop(columns=["accuracy_drift_1d"]), "lacks column.*accuracy_drift_1d"),
+        (lambda df: df.drop(columns=["reference_size_bits"]), "lacks column.*reference_size_bits"),
+        (
+            lambda df: pd.concat([df, df.iloc[[0]].assign(accuracy=0.99, seed=7)]),
+            "2 different rows for \\(msb_bits=.*seeds \\[0, 7\\]",
+        ),
+    ],
+)
 def test_a_damaged_table_is_refused_when_it_loads(damage, match):
     with pytest.raises(ValueError, match=match):
         LookupTable(damage(LookupTable().df.copy()))

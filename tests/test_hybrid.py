@@ -1,10 +1,11 @@
 """HIC weights: codes, accumulator, carry and borrow, write counters, reads."""
+
 import pytest
 import torch
 from torch import nn
 
-from hicenv.config import HICConfig
-from hicenv.hybrid import HybridWeights
+from hicenv.sim.config import HICConfig
+from hicenv.sim.hybrid import HybridWeights
 
 
 def make(weights, gen_seed=0, **cfg):
@@ -20,8 +21,7 @@ def push(hw, dw_delta):
 
 def test_zero_noise_reads_equal_codes_exactly():
     w = torch.randn(3, 4, 3, 3, generator=torch.Generator().manual_seed(1))
-    hw = HybridWeights(["w"], [w], HICConfig(noise=0.0, msb_bits=3, lsb_bits=5),
-                       torch.Generator().manual_seed(0))
+    hw = HybridWeights(["w"], [w], HICConfig(noise=0.0, msb_bits=3, lsb_bits=5), torch.Generator().manual_seed(0))
     m, level = hw.codes()
     q = m * 2**5 + level
     assert torch.equal(hw.flat, q.float() * hw.delta)
@@ -48,7 +48,10 @@ def test_hand_worked_updates_carry_borrow_saturation_and_counts(sparse):
     hw = make([0.5, 0.125, -0.125, 0.0], msb_bits=2, lsb_bits=2, acc_bits=4, rounding="nearest")
     hw.sparse_transfer = sparse  # the CPU path transfers the k != 0 subset, the CUDA path all
     assert hw.acc_per_delta == 4
-    codes = lambda: [int(v) for v in (hw.codes()[0] * 4 + hw.codes()[1])]
+
+    def codes():
+        return [int(v) for v in (hw.codes()[0] * 4 + hw.codes()[1])]
+
     assert codes() == [4, 1, -1, 0]
 
     push(hw, [-0.25, 0.0, 0.0, 0.0])  # chi = -1 unit: below one delta, no transfer
@@ -159,8 +162,7 @@ def test_attach_makes_module_weights_views_of_the_flat_buffer():
     model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.Conv2d(3, 4, 1))
     names = ["0.weight", "1.weight"]
     before = [model[0].weight.detach().clone(), model[1].weight.detach().clone()]
-    hw = HybridWeights.attach(model, names, HICConfig(noise=0.0), torch.Generator().manual_seed(0),
-                              channels_last=True)
+    hw = HybridWeights.attach(model, names, HICConfig(noise=0.0), torch.Generator().manual_seed(0), channels_last=True)
     assert hw.n == 2 * 3 * 9 + 3 * 4
     for b, p in zip(before, (model[0].weight, model[1].weight)):
         assert p.shape == b.shape
@@ -202,8 +204,9 @@ def test_drift_reads_and_global_compensation():
     q_year = hw.read_at(year, state) / hw.delta
     assert torch.equal(torch.floor(q_year / 16), m.float())
     # with a threshold no SET device stays above after a year, every bit reads 0
-    from hicenv.devices import PCMParams
-    hw.pcm = PCMParams(threshold_uS=24.9)
+    from hicenv.sim.devices import PCMParams, device_model
+
+    hw.device_model = device_model("pcm", PCMParams(threshold_uS=24.9), hw.config.noise)
     assert not torch.equal(torch.floor(hw.read_at(year, state) / hw.delta / 16), m.float())
 
 
@@ -218,8 +221,12 @@ def test_dense_and_sparse_transfer_agree_over_a_random_run():
     w = torch.randn(2000, generator=torch.Generator().manual_seed(3)) * 0.1
     runs = []
     for sparse in (True, False):
-        hw = HybridWeights(["w"], [w.clone()], HICConfig(noise=0.0, msb_bits=3, lsb_bits=3, acc_bits=6),
-                           torch.Generator().manual_seed(0))
+        hw = HybridWeights(
+            ["w"],
+            [w.clone()],
+            HICConfig(noise=0.0, msb_bits=3, lsb_bits=3, acc_bits=6),
+            torch.Generator().manual_seed(0),
+        )
         hw.sparse_transfer = sparse
         g = torch.Generator().manual_seed(1)
         for _ in range(30):
@@ -257,8 +264,9 @@ def test_state_bytes_and_fp32_refusal():
 def test_differential_pair_hand_worked_levels_transfers_and_counts():
     # 2 MSB + 2 LSB bits, differential: balanced digits, M = floor(q / 4 + 1/2) and a
     # signed L in -2..1 held in a G+/G- pair with levels 0..2: L -1 -> (0, 1), 1 -> (1, 0).
-    hw = make([0.5, 0.125, -0.125, 0.0], msb_bits=2, lsb_bits=2, acc_bits=4, rounding="nearest",
-              lsb_encoding="differential")
+    hw = make(
+        [0.5, 0.125, -0.125, 0.0], msb_bits=2, lsb_bits=2, acc_bits=4, rounding="nearest", lsb_encoding="differential"
+    )
     assert hw.g.shape == (8,) and hw.top == 2 and (hw.qmin, hw.qmax) == (-10, 5)  # 16 codes, shifted down by 2
     m, level = hw.codes()
     assert (m * 4 + level).tolist() == [4, 1, -1, 0]
@@ -311,9 +319,12 @@ def test_differential_pair_dense_and_sparse_agree_and_doubles_devices():
     w = torch.randn(2000, generator=torch.Generator().manual_seed(3)) * 0.1
     runs = []
     for sparse in (True, False):
-        hw = HybridWeights(["w"], [w.clone()], HICConfig(noise=0.0, msb_bits=3, lsb_bits=3, acc_bits=6,
-                                                          lsb_encoding="differential"),
-                           torch.Generator().manual_seed(0))
+        hw = HybridWeights(
+            ["w"],
+            [w.clone()],
+            HICConfig(noise=0.0, msb_bits=3, lsb_bits=3, acc_bits=6, lsb_encoding="differential"),
+            torch.Generator().manual_seed(0),
+        )
         hw.sparse_transfer = sparse
         g = torch.Generator().manual_seed(1)
         for _ in range(30):

@@ -1,10 +1,11 @@
 """ResNet of He et al. 2016 and the model-size accounting."""
+
 import pytest
 import torch
 
-from hicenv.config import HICConfig
-from hicenv.metrics import model_size, reference_size_bits
-from hicenv.model import digital_param_names, hic_layer_names, resnet
+from hicenv.sim.config import HICConfig
+from hicenv.sim.metrics import model_size, reference_size_bits
+from hicenv.sim.model import digital_param_names, hic_layer_names, resnet
 
 
 def n_params(m):

@@ -1,4 +1,5 @@
 """Output paths: written atomically, to the path given and nowhere else."""
+
 import os
 import subprocess
 import sys
@@ -9,8 +10,9 @@ from hicenv.output import check_output, write_atomically
 
 
 def hicenv(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "hicenv.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "hicenv_agents.cli", *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_a_regular_file_is_replaced_and_no_temporary_file_is_left(tmp_path):
@@ -59,35 +61,50 @@ def test_a_failed_writer_leaves_the_old_file(tmp_path):
     assert target.read_text() == "old" and len(list(tmp_path.iterdir())) == 1
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda d: d / "nodir" / "x.csv", "folder .*nodir does not exist"),
-    (lambda d: d, "is a folder"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda d: d / "nodir" / "x.csv", "folder .*nodir does not exist"),
+        (lambda d: d, "is a folder"),
+    ],
+)
 def test_unwritable_paths_are_refused_naming_them(tmp_path, make, match):
     with pytest.raises(ValueError, match=match):
         check_output(make(tmp_path))
 
 
 def test_dash_streams_to_standard_output(tmp_path):
-    p = subprocess.run([sys.executable, "-c", "from hicenv.output import write_atomically; "
-                        "write_atomically('-', lambda tmp: tmp.write_text('hello'))"],
-                       capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from hicenv.output import write_atomically; write_atomically('-', lambda tmp: tmp.write_text('hello'))",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert p.returncode == 0 and p.stdout == "hello" and list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("args, flag", [
-    (["evaluate", "--budget", "smoke", "--out", "nodir/x.json"], "--out"),
-    (["table", "--out", "o.txt"], "--out"),
-    (["table"], "--out"),
-    (["study", "STUDY", "--plot", "front"], "--plot"),
-    (["compare", "--out", "nodir/c.csv"], "--out"),
-    (["rl", "--algo", "random", "--out", "nodir/d.csv"], "--out"),
-])
+@pytest.mark.parametrize(
+    "args, flag",
+    [
+        (["evaluate", "--budget", "smoke", "--out", "nodir/x.json"], "--out"),
+        (["table", "--out", "o.txt"], "--out"),
+        (["table"], "--out"),
+        (["study", "STUDY", "--plot", "front"], "--plot"),
+        (["compare", "--out", "nodir/c.csv"], "--out"),
+        (["rl", "--algo", "random", "--out", "nodir/d.csv"], "--out"),
+    ],
+)
 def test_outputs_are_checked_before_any_work(tmp_path, args, flag):
     study = tmp_path / "s.toml"
     study.write_text('trials = 1\nbackend = "table"\nnoise = 1.0\n')
     args = [str(study) if a == "STUDY" else a for a in args]
-    p = subprocess.run([sys.executable, "-m", "hicenv.cli", *args], capture_output=True, text=True, timeout=120,
-                       cwd=tmp_path)
+    p = subprocess.run(
+        [sys.executable, "-m", "hicenv_agents.cli", *args], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert p.returncode == 2 and flag in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert sorted(x.name for x in tmp_path.iterdir()) == ["s.toml"]  # nothing written, nothing trained

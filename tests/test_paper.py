@@ -3,17 +3,17 @@
 The report is generated from tests/data/paper_tiny, the real panel trained at a
 tiny budget (tests/data/make_paper_tiny.py): every field is a simulator output.
 """
+
 import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from hicenv.trainer import Budget
-from hicenv_agents import paper
-from hicenv_agents.paper_report import ReportError, write_report
+from hicenv.sim.trainer import Budget
+from hicenv_agents.experiments import paper
+from hicenv_agents.experiments.paper_report import ReportError, write_report
 
 TINY = Path(__file__).parent / "data" / "paper_tiny"
 TINY_ENCODINGS = Path(__file__).parent / "data" / "paper_tiny_encodings"
@@ -53,7 +53,9 @@ def test_report_answers_every_claim_from_the_stored_results(tmp_path):
     # claim 4 names the most-written device of any single run, and the worst point's mean apart
     hic = [r for r in rows if not r["config"].get("fp32")]
     assert f"written **{max(r['max_write_cycles'] for r in hic)} times**" in report
-    worst_mean = max(np.mean([r["max_write_cycles"] for r in hic if r["label"] == lab]) for lab in {r["label"] for r in hic})
+    worst_mean = max(
+        np.mean([r["max_write_cycles"] for r in hic if r["label"] == lab]) for lab in {r["label"] for r in hic}
+    )
     assert re.search(rf"the most is hic [^:]+: {worst_mean:.0f} ± \d+", report)
     # the extrapolation uses this data's steps: 160 epochs of 512 images at batch 32 over the 1-epoch run
     assert "(160× the steps, an extrapolation)" in report
@@ -71,8 +73,12 @@ def test_report_answers_claim_3_under_both_encodings(tmp_path):
     assert {r["config"]["lsb_encoding"] for r in rows} == {"unsigned", "differential"}
     for split in ("4/4", "3/5", "2/6"):
         for enc in ("unsigned", "differential"):
-            g = [r for r in rows if r["config"]["lsb_encoding"] == enc
-                 and f"{r['config']['msb_bits']}/{r['config']['lsb_bits']}" == split]
+            g = [
+                r
+                for r in rows
+                if r["config"]["lsb_encoding"] == enc
+                and f"{r['config']['msb_bits']}/{r['config']['lsb_bits']}" == split
+            ]
             loss = [r["accuracy_drift"]["0s"] - r["accuracy_drift"]["1y"] for r in g]
             # the table's figure is the mean and sd of the stored runs
             assert f"| {split} | {enc} | {len(g)} |" in section
@@ -81,13 +87,22 @@ def test_report_answers_claim_3_under_both_encodings(tmp_path):
     assert "Not run" in write_report([TINY], tmp_path / "panel_only").read_text()
 
 
-@pytest.mark.parametrize("damage, claim", [
-    (lambda r: r if r["label"] != "fp32 w1" else None, "claims 1-2"),
-    (lambda r: r if not r["label"].endswith("w2") else None, "claim 1"),
-    (lambda r: {**r, "accuracy_drift_gdc": {k: v for k, v in r["accuracy_drift_gdc"].items() if k != "1y"}}, "claim 3"),
-    (lambda r: {**r, "write_cycles": None, "max_write_cycles": None} if not r["config"].get("fp32") else r, "claim 4"),
-    (lambda r: r if r["budget_name"] != "tiny-proxy" or r["label"].endswith("w1") else None, "proxy fidelity"),
-])
+@pytest.mark.parametrize(
+    "damage, claim",
+    [
+        (lambda r: r if r["label"] != "fp32 w1" else None, "claims 1-2"),
+        (lambda r: r if not r["label"].endswith("w2") else None, "claim 1"),
+        (
+            lambda r: {**r, "accuracy_drift_gdc": {k: v for k, v in r["accuracy_drift_gdc"].items() if k != "1y"}},
+            "claim 3",
+        ),
+        (
+            lambda r: {**r, "write_cycles": None, "max_write_cycles": None} if not r["config"].get("fp32") else r,
+            "claim 4",
+        ),
+        (lambda r: r if r["budget_name"] != "tiny-proxy" or r["label"].endswith("w1") else None, "proxy fidelity"),
+    ],
+)
 def test_a_missing_figure_fails_the_report_and_names_its_claim(tmp_path, damage, claim):
     rows = [d for d in (damage(r) for r in _rows()) if d is not None]
     with pytest.raises(ReportError, match=claim):
@@ -99,8 +114,9 @@ def test_runner_stores_each_result_once_and_resumes(tmp_path, capsys):
     budget = Budget(name="t", train_images=64, epochs=1, test_images=32, drift_test_images=16, batch_size=32, depth=8)
     points = paper.PANEL[:2]
     out = tmp_path / "res"
-    assert paper.run(out, [0], budget, dataset="embedded", device="cpu", proxy_budget=None, points=points,
-                     threads=1) == 0
+    assert (
+        paper.run(out, [0], budget, dataset="embedded", device="cpu", proxy_budget=None, points=points, threads=1) == 0
+    )
     rows = paper.load_results(out)
     assert sorted(r["label"] for r in rows) == sorted(p["label"] for p in points)
     assert all(r["budget_name"] == "t" and r["seed"] == 0 and not r["failed"] for r in rows)
@@ -127,9 +143,26 @@ def test_sigterm_stops_the_workers_too(tmp_path):
     import sys
     import time
 
-    runner = subprocess.Popen([sys.executable, "-m", "hicenv_agents.paper", "--out", str(tmp_path), "--device", "cpu",
-                               "--workers", "2", "--threads", "1", "--proxy-candidates", "--seeds", "0"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    runner = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hicenv_agents.experiments.paper",
+            "--out",
+            str(tmp_path),
+            "--device",
+            "cpu",
+            "--workers",
+            "2",
+            "--threads",
+            "1",
+            "--proxy-candidates",
+            "--seeds",
+            "0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     children_file = Path(f"/proc/{runner.pid}/task/{runner.pid}/children")
     workers: list[int] = []
     for _ in range(300):  # wait until both workers run (torch import takes seconds)

@@ -1,9 +1,10 @@
 """Dominance and hypervolume on hand-worked examples."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from hicenv.pareto import front, hypervolume, non_dominated
+from hicenv.design.pareto import front, hypervolume, non_dominated
 
 
 def test_non_dominated_by_hand():
@@ -25,12 +26,14 @@ def test_hypervolume_by_hand():
 
 
 def test_front_of_a_designs_table():
-    df = pd.DataFrame({
-        "horizon_accuracy": [0.9, 0.8, 0.85, 0.7, 0.95],
-        "size_ratio": [0.5, 0.2, 0.5, 0.3, 0.1],
-        "endurance_fraction": [1e-7, 1e-7, 1e-7, 1e-7, 1e-7],
-        "failed": [False, False, False, False, True],
-    })
+    df = pd.DataFrame(
+        {
+            "horizon_accuracy": [0.9, 0.8, 0.85, 0.7, 0.95],
+            "size_ratio": [0.5, 0.2, 0.5, 0.3, 0.1],
+            "endurance_fraction": [1e-7, 1e-7, 1e-7, 1e-7, 1e-7],
+            "failed": [False, False, False, False, True],
+        }
+    )
     fr = front(df)
     assert sorted(fr["horizon_accuracy"].tolist()) == [0.8, 0.9]  # failed and dominated rows dropped
 
@@ -38,11 +41,11 @@ def test_front_of_a_designs_table():
 def _table_with_real_sizes() -> pd.DataFrame:
     """A lookup table over bits x width whose sizes are computed (ResNet-32, 1 channel)
     and whose accuracy grows with width and bits, as trained networks' does."""
-    from hicenv.config import HICConfig
-    from hicenv.fingerprint import sim_fingerprint
-    from hicenv.metrics import model_size, reference_size_bits
-    from hicenv.model import hic_layer_names, resnet
-    from hicenv.table import metrics_frame
+    from hicenv.rows import metrics_frame
+    from hicenv.sim.config import HICConfig
+    from hicenv.sim.fingerprint import sim_fingerprint
+    from hicenv.sim.metrics import model_size, reference_size_bits
+    from hicenv.sim.model import hic_layer_names, resnet
 
     ref = reference_size_bits(32, 1, 10)
     rows = []
@@ -51,11 +54,20 @@ def _table_with_real_sizes() -> pd.DataFrame:
         for msb, lsb in ((2, 2), (2, 4), (4, 2), (4, 4)):
             cfg = HICConfig(msb_bits=msb, lsb_bits=lsb, width=width)
             acc = 0.70 + 0.05 * np.log2(width / 0.5) + 0.01 * (msb + lsb)
-            m = {**model_size(net, hic_layer_names(net), cfg, ref), "accuracy": acc, "failed": False,
-                 "accuracy_drift": {h: acc for h in ("0s", "1h", "1d", "1mo", "1y")},
-                 "accuracy_drift_gdc": {h: acc for h in ("0s", "1h", "1d", "1mo", "1y")},
-                 "endurance_fraction": 1e-7, "max_write_cycles": 10, "config": cfg.to_dict(),
-                 "budget": {"name": "hand"}, "seed": 0, "dataset": "embedded", "sim_fingerprint": sim_fingerprint()}
+            m = {
+                **model_size(net, hic_layer_names(net), cfg, ref),
+                "accuracy": acc,
+                "failed": False,
+                "accuracy_drift": {h: acc for h in ("0s", "1h", "1d", "1mo", "1y")},
+                "accuracy_drift_gdc": {h: acc for h in ("0s", "1h", "1d", "1mo", "1y")},
+                "endurance_fraction": 1e-7,
+                "max_write_cycles": 10,
+                "config": cfg.to_dict(),
+                "budget": {"name": "hand"},
+                "seed": 0,
+                "dataset": "embedded",
+                "sim_fingerprint": sim_fingerprint(),
+            }
             rows.append(m)
     return metrics_frame(rows)
 
@@ -64,15 +76,22 @@ def test_a_search_over_width_and_bits_finds_a_front_of_several_widths(tmp_path):
     # Wider is more accurate and larger: the front must trade width against bits. With
     # size measured against the same width's FP32 model (the old size_ratio) every
     # width had the same size at the same bits and the widest network dominated.
-    from hicenv.table import LookupTable
-    from hicenv_agents.optuna_study import pareto_of, run_study
-    from hicenv_agents.studyfile import StudySpec
+    from hicenv.design.table import LookupTable
+    from hicenv_agents.search.optuna_study import pareto_of, run_study
+    from hicenv_agents.search.studyfile import StudySpec
 
     path = tmp_path / "t.csv"
     _table_with_real_sizes().to_csv(path, index=False)
     assert len(LookupTable(path)) == 12
-    spec = StudySpec(name="w", trials=12, sampler="grid", backend="table", table=str(path), noise=1.0,
-                     space={"knobs": {"msb_bits": [2, 4], "lsb_bits": [2, 4], "width": [0.5, 1.0, 2.0]}})
+    spec = StudySpec(
+        name="w",
+        trials=12,
+        sampler="grid",
+        backend="table",
+        table=str(path),
+        noise=1.0,
+        space={"knobs": {"msb_bits": [2, 4], "lsb_bits": [2, 4], "width": [0.5, 1.0, 2.0]}},
+    )
     front_df, everything = pareto_of(run_study(spec, cache=None))
     assert everything["width"].nunique() == 3
     assert front_df["width"].nunique() >= 2, front_df[["width", "msb_bits", "size_ratio", "horizon_accuracy"]]

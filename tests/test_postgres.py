@@ -4,6 +4,7 @@
 Outside CI, without that variable, these tests skip and say why; in CI a missing
 server is a failure.
 """
+
 import os
 import signal
 import subprocess
@@ -18,8 +19,9 @@ URL = os.environ.get("HICENV_TEST_POSTGRES")
 if not URL:
     if os.environ.get("CI"):
         raise RuntimeError("CI must provide a PostgreSQL server: set HICENV_TEST_POSTGRES (see .ci/postgres.sh)")
-    pytest.skip("no PostgreSQL server: run .ci/postgres.sh and set HICENV_TEST_POSTGRES to its URL",
-                allow_module_level=True)
+    pytest.skip(
+        "no PostgreSQL server: run .ci/postgres.sh and set HICENV_TEST_POSTGRES to its URL", allow_module_level=True
+    )
 
 STUDY = """
 name = "{name}"
@@ -46,16 +48,38 @@ def create(tmp_path, images=64):
     name = f"pg-{uuid.uuid4().hex[:8]}"
     f = tmp_path / "s.toml"
     f.write_text(STUDY.format(name=name, images=images))
-    p = subprocess.run([sys.executable, "-m", "hicenv.cli", "study", str(f), "--storage", URL], env=ENV,
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "hicenv_agents.cli", "study", str(f), "--storage", URL],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     return name
 
 
 def worker(name, trials, cache):
-    return subprocess.Popen([sys.executable, "-m", "hicenv.cli", "worker", "--storage", URL, "--study-name", name,
-                             "--trials", str(trials), "--cache", str(cache)], env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hicenv_agents.cli",
+            "worker",
+            "--storage",
+            URL,
+            "--study-name",
+            name,
+            "--trials",
+            str(trials),
+            "--cache",
+            str(cache),
+        ],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_two_workers_complete_all_trials_without_duplicates_or_losses(tmp_path):

@@ -1,12 +1,21 @@
 """The reward's terms, one at a time."""
+
 import pytest
 
-from hicenv.reward import RewardWeights, objectives, reward
+from hicenv.design.reward import RewardWeights, objectives, reward
 
 # A width-2-like point: a quarter of its own width's FP32 size, half the FP32 width-1 size.
-M = {"failed": False, "accuracy_drift": {"1y": 0.80}, "accuracy_drift_gdc": {"1y": 0.85},
-     "model_size_bits": 1000, "fp32_size_bits": 4000, "reference_size_bits": 2000, "train_state_bits": 200,
-     "endurance_fraction": 1e-6, "size_ratio": 0.5}
+M = {
+    "failed": False,
+    "accuracy_drift": {"1y": 0.80},
+    "accuracy_drift_gdc": {"1y": 0.85},
+    "model_size_bits": 1000,
+    "fp32_size_bits": 4000,
+    "reference_size_bits": 2000,
+    "train_state_bits": 200,
+    "endurance_fraction": 1e-6,
+    "size_ratio": 0.5,
+}
 
 
 def test_terms():

@@ -1,23 +1,55 @@
 """RL agents and the agent comparison, on the shipped lookup table."""
+
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
 
-from hicenv_agents.compare import compare
-from hicenv_agents.rl import run_random, run_rl
+from hicenv_agents.search.compare import compare
+from hicenv_agents.search.rl import run_random, run_rl
 
-COLUMNS = ["msb_bits", "lsb_bits", "acc_bits", "width", "noise", "horizon_accuracy", "size_ratio",
-           "endurance_fraction", "accuracy", "model_size_bits", "agent"]
+COLUMNS = [
+    "msb_bits",
+    "lsb_bits",
+    "acc_bits",
+    "width",
+    "noise",
+    "horizon_accuracy",
+    "size_ratio",
+    "endurance_fraction",
+    "accuracy",
+    "model_size_bits",
+    "agent",
+]
 
 
 def test_cli_ppo_on_the_table_exports_designs(tmp_path):
     # Speed is a benchmark's question (a shared machine makes a timed test flaky), not this test's.
     out = tmp_path / "designs.csv"
-    p = subprocess.run([sys.executable, "-m", "hicenv.cli", "rl", "--algo", "ppo", "--backend", "table",
-                        "--timesteps", "2000", "--out", str(out), "--logdir", str(tmp_path / "tb"),
-                        "--save", str(tmp_path / "ppo.zip")], capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hicenv_agents.cli",
+            "rl",
+            "--algo",
+            "ppo",
+            "--backend",
+            "table",
+            "--timesteps",
+            "2000",
+            "--out",
+            str(out),
+            "--logdir",
+            str(tmp_path / "tb"),
+            "--save",
+            str(tmp_path / "ppo.zip"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stderr
     df = pd.read_csv(out)
     assert 2000 <= len(df) <= 2000 + 64  # one design per step; PPO finishes its last rollout
@@ -50,8 +82,13 @@ def test_bad_algorithm_and_evaluation_counts():
 
 
 def test_compare_writes_hypervolume_curves(tmp_path):
-    df = compare(agents=("random", "tpe", "nsga2", "ppo"), evaluations=12, seeds=(0, 1),
-                 out=tmp_path / "c.csv", plot=tmp_path / "c.png")
+    df = compare(
+        agents=("random", "tpe", "nsga2", "ppo"),
+        evaluations=12,
+        seeds=(0, 1),
+        out=tmp_path / "c.csv",
+        plot=tmp_path / "c.png",
+    )
     assert set(df["agent"]) == {"random", "tpe", "nsga2", "ppo"}
     assert (df.groupby(["agent", "seed"]).size() == 12).all()
     for _, g in df.groupby(["agent", "seed"]):

@@ -1,10 +1,11 @@
 """The design space: actions, Optuna suggestions, narrowing and validation."""
+
 import numpy as np
 import optuna
 import pytest
 
-from hicenv.config import HICConfig
-from hicenv.space import DesignSpace, Knob
+from hicenv.design.space import DesignSpace, Knob
+from hicenv.sim.config import HICConfig
 
 
 def test_every_action_decodes_to_a_valid_config_and_back():
@@ -21,8 +22,14 @@ def test_every_action_decodes_to_a_valid_config_and_back():
 
 
 def test_points_enumerate_the_grid_in_action_order():
-    space = (DesignSpace.default().with_knob("msb_bits", [2, 4]).with_knob("width", [1, 2]).fix("lsb_bits", 4)
-             .fix("acc_bits", 8).fix("lsb_encoding", "unsigned"))
+    space = (
+        DesignSpace.default()
+        .with_knob("msb_bits", [2, 4])
+        .with_knob("width", [1, 2])
+        .fix("lsb_bits", 4)
+        .fix("acc_bits", 8)
+        .fix("lsb_encoding", "unsigned")
+    )
     pts = list(space.points())
     assert [(p.msb_bits, p.width) for p in pts] == [(2, 1.0), (2, 2.0), (4, 1.0), (4, 2.0)]
     assert all(p.lsb_bits == 4 and p.acc_bits == 8 for p in pts)
@@ -58,10 +65,15 @@ def test_bad_spaces_are_refused_with_the_field_named(build, match):
         build()
 
 
-@pytest.mark.parametrize("action,match", [
-    ([0, 0, 0, 0], "shape"), ([0, 0, 0, 7, 0], "outside"), ([-1, 0, 0, 0, 0], "outside"),
-    ([0.5, 0, 0, 0, 0], "integer"),
-])
+@pytest.mark.parametrize(
+    "action,match",
+    [
+        ([0, 0, 0, 0], "shape"),
+        ([0, 0, 0, 7, 0], "outside"),
+        ([-1, 0, 0, 0, 0], "outside"),
+        ([0.5, 0, 0, 0, 0], "integer"),
+    ],
+)
 def test_bad_actions_name_the_problem(action, match):
     with pytest.raises(ValueError, match=match):
         DesignSpace.default().decode(np.array(action))
@@ -85,12 +97,17 @@ def test_optuna_suggestions_land_on_the_grid():
 
 
 def test_round_trip_through_a_study_file_dict():
-    s = DesignSpace.default().with_knob("width", [1.0, 1.5]).fix("acc_bits", 8).with_settings(
-        device={"endurance_cycles": 1e6})
+    s = (
+        DesignSpace.default()
+        .with_knob("width", [1.0, 1.5])
+        .fix("acc_bits", 8)
+        .with_settings(device={"endurance_cycles": 1e6})
+    )
     d = s.to_dict()
     assert DesignSpace.from_dict(d) == s
-    s3 = DesignSpace.from_dict({"knobs": {"width": {"low": 1, "high": 2, "step": 0.5}, "msb_bits": [2, 3]},
-                                "fixed": {"lsb_bits": 4}})
+    s3 = DesignSpace.from_dict(
+        {"knobs": {"width": {"low": 1, "high": 2, "step": 0.5}, "msb_bits": [2, 3]}, "fixed": {"lsb_bits": 4}}
+    )
     assert s3.names == ("msb_bits", "width") and s3.nvec.tolist() == [2, 3]
 
 

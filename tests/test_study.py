@@ -1,4 +1,5 @@
 """Optuna studies through the command line: fronts, resume, storages, bad input."""
+
 import os
 import re
 import subprocess
@@ -19,12 +20,17 @@ noise = 1.0
 
 
 def hicenv(*args, timeout=600, cwd=None):
-    return subprocess.run([sys.executable, "-m", "hicenv.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "hicenv_agents.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+    )
 
 
 def assert_mutually_non_dominated(df):
-    """Recomputed here, independently of hicenv.pareto: no row dominates another."""
+    """Recomputed here, independently of hicenv.design.pareto: no row dominates another."""
     acc, size, frac = (df[c].to_numpy(float) for c in ("horizon_accuracy", "size_ratio", "endurance_fraction"))
     for i in range(len(df)):
         for j in range(len(df)):
@@ -44,8 +50,20 @@ def test_table_study_writes_a_non_dominated_front(tmp_path, sampler):
     front, every = pd.read_csv(tmp_path / "front.csv"), pd.read_csv(tmp_path / "all.csv")
     assert len(every) == 12 and 1 <= len(front) <= 12
     assert_mutually_non_dominated(front)
-    for col in ("msb_bits", "lsb_bits", "acc_bits", "width", "trial", "study", "horizon_accuracy", "size_ratio",
-                "endurance_fraction", "accuracy", "model_size_bits", "max_write_cycles"):
+    for col in (
+        "msb_bits",
+        "lsb_bits",
+        "acc_bits",
+        "width",
+        "trial",
+        "study",
+        "horizon_accuracy",
+        "size_ratio",
+        "endurance_fraction",
+        "accuracy",
+        "model_size_bits",
+        "max_write_cycles",
+    ):
         assert col in front.columns, col
     assert (tmp_path / "p.png").stat().st_size > 10_000
 
@@ -54,8 +72,15 @@ def test_table_study_writes_a_non_dominated_front(tmp_path, sampler):
 def test_quick_study_file_runs_live_and_writes_its_front(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = tmp_path / "pareto.csv"
-    p = hicenv("study", os.path.join(root, "studies", "quick.toml"), "--out", out, "--cache", tmp_path / "c.sqlite",
-               timeout=900)
+    p = hicenv(
+        "study",
+        os.path.join(root, "studies", "quick.toml"),
+        "--out",
+        out,
+        "--cache",
+        tmp_path / "c.sqlite",
+        timeout=900,
+    )
     assert p.returncode == 0, p.stderr
     front = pd.read_csv(out)
     assert len(front) >= 1 and front["budget"].eq("quick").all()
@@ -68,20 +93,25 @@ def test_interrupted_study_resumes_with_every_finished_trial(tmp_path):
     f.write_text(TABLE_STUDY.format(trials=5, sampler="tpe"))
     journal = tmp_path / "study.log"
     assert hicenv("study", f, "--storage", journal).returncode == 0
-    first = optuna.load_study(study_name="tbl", storage=optuna.storages.JournalStorage(
-        optuna.storages.journal.JournalFileBackend(str(journal))))
+    first = optuna.load_study(
+        study_name="tbl",
+        storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal))),
+    )
     values = [t.values for t in first.trials]
     assert len(values) == 5
     p = hicenv("study", f, "--storage", journal, "--trials", 9)
     assert p.returncode == 0, p.stderr
-    again = optuna.load_study(study_name="tbl", storage=optuna.storages.JournalStorage(
-        optuna.storages.journal.JournalFileBackend(str(journal))))
+    again = optuna.load_study(
+        study_name="tbl",
+        storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal))),
+    )
     assert len(again.trials) == 9 and [t.values for t in again.trials[:5]] == values
 
 
 def _journal_study(path):
-    return optuna.load_study(study_name="tbl", storage=optuna.storages.JournalStorage(
-        optuna.storages.journal.JournalFileBackend(str(path))))
+    return optuna.load_study(
+        study_name="tbl", storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+    )
 
 
 @pytest.mark.parametrize("appended_to", [False, True], ids=["torn-tail", "torn-then-appended"])
@@ -114,8 +144,9 @@ def test_sqlite_storage_and_pareto_command(tmp_path):
     f.write_text(TABLE_STUDY.format(trials=6, sampler="random"))
     url = f"sqlite:///{tmp_path / 's.db'}"
     assert hicenv("study", f, "--storage", url).returncode == 0
-    p = hicenv("pareto", "--storage", url, "--study-name", "tbl", "--out", tmp_path / "f.csv",
-               "--plot", tmp_path / "f.png")
+    p = hicenv(
+        "pareto", "--storage", url, "--study-name", "tbl", "--out", tmp_path / "f.csv", "--plot", tmp_path / "f.png"
+    )
     assert p.returncode == 0, p.stderr
     assert_mutually_non_dominated(pd.read_csv(tmp_path / "f.csv"))
 
@@ -186,17 +217,22 @@ def test_a_dataset_that_cannot_load_fails_before_the_study_is_written(tmp_path):
     assert not db.exists() and not (tmp_path / "c.sqlite").exists()  # no study, no failed trial, no cache
 
 
-@pytest.mark.parametrize("args, match", [
-    (["pareto", "--storage", "{tmp}/none.log", "--study-name", "x"], "no study storage at"),
-    (["pareto", "--storage", "sqlite:///{tmp}/none.db", "--study-name", "x"], "no study storage at"),
-    (["worker", "--storage", "{tmp}/none.log", "--study-name", "x"], "no study storage at"),
-    (["worker", "--storage", "{tmp}/none.log", "--study-name", "x", "--trials", "-3"], "--trials must be"),
-    (["rl", "--algo", "random", "--timesteps", "0", "--out", "{tmp}/d.csv"], "episodes"),
-    (["pareto", "--storage", "postgres://me:s3cr3t@127.0.0.1:1/db", "--study-name", "x"], "postgresql://"),
-    (["pareto", "--storage", "postgresql+psycopg://me:s3cr3t@127.0.0.1:1/db", "--study-name", "x"], "cannot open"),
-    (["pareto", "--storage", "postgresql+psycopg://me@127.0.0.1:1/db?password=s3cr3t", "--study-name", "x"],
-     "cannot open"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["pareto", "--storage", "{tmp}/none.log", "--study-name", "x"], "no study storage at"),
+        (["pareto", "--storage", "sqlite:///{tmp}/none.db", "--study-name", "x"], "no study storage at"),
+        (["worker", "--storage", "{tmp}/none.log", "--study-name", "x"], "no study storage at"),
+        (["worker", "--storage", "{tmp}/none.log", "--study-name", "x", "--trials", "-3"], "--trials must be"),
+        (["rl", "--algo", "random", "--timesteps", "0", "--out", "{tmp}/d.csv"], "episodes"),
+        (["pareto", "--storage", "postgres://me:s3cr3t@127.0.0.1:1/db", "--study-name", "x"], "postgresql://"),
+        (["pareto", "--storage", "postgresql+psycopg://me:s3cr3t@127.0.0.1:1/db", "--study-name", "x"], "cannot open"),
+        (
+            ["pareto", "--storage", "postgresql+psycopg://me@127.0.0.1:1/db?password=s3cr3t", "--study-name", "x"],
+            "cannot open",
+        ),
+    ],
+)
 def test_reading_commands_create_nothing_and_never_print_a_password(tmp_path, args, match):
     p = hicenv(*[a.format(tmp=tmp_path) for a in args], timeout=120)
     assert p.returncode == 2 and re.search(match, p.stderr), p.stderr

@@ -1,19 +1,17 @@
 """The proxy trainer end to end, at tiny scale (ResNet-8)."""
+
 import math
 
 import numpy as np
 import pytest
 
-from hicenv.config import HICConfig
-from hicenv.data import Dataset, load_dataset
-from hicenv.trainer import BUDGETS, Budget, evaluate, get_budget
+from hicenv.sim.config import HICConfig
+from hicenv.sim.data import Dataset, load_dataset
+from hicenv.sim.result import Result
+from hicenv.sim.trainer import BUDGETS, Budget, evaluate, get_budget
 
-TINY = Budget(name="tiny", train_images=256, epochs=1, test_images=128, drift_test_images=64,
-              batch_size=32, depth=8)
-REQUIRED = ["accuracy", "accuracy_drift", "accuracy_drift_gdc", "model_size_bits", "model_size_mb",
-            "fp32_size_bits", "n_weights", "max_write_cycles", "endurance_fraction", "train_seconds",
-            "failed", "config", "budget", "seed", "version", "write_cycles", "train_state_bits",
-            "n_binary_devices", "n_multilevel_devices", "msb_saturations", "images_per_second"]
+TINY = Budget(name="tiny", train_images=256, epochs=1, test_images=128, drift_test_images=64, batch_size=32, depth=8)
+REQUIRED = list(Result.__annotations__)  # every documented key (hicenv.sim.result)
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +72,13 @@ def test_diverging_run_is_marked_failed_not_raised(embedded):
 
 def test_on_epoch_hook_sees_accuracy(embedded):
     seen = []
-    evaluate(HICConfig(), TINY.replace(epochs=2), seed=0, dataset=embedded,
-             on_epoch=lambda e, m: seen.append((e, m["accuracy"], m["train_loss"])))
+    evaluate(
+        HICConfig(),
+        TINY.replace(epochs=2),
+        seed=0,
+        dataset=embedded,
+        on_epoch=lambda e, m: seen.append((e, m["accuracy"], m["train_loss"])),
+    )
     assert [e for e, _, _ in seen] == [0, 1] and all(0 <= a <= 1 for _, a, _ in seen)
 
 
@@ -116,8 +119,9 @@ def test_learning_rate_schedules():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("config", [HICConfig(fp32=True), HICConfig(msb_bits=4, lsb_bits=4, acc_bits=8)],
-                         ids=["fp32", "hic-4-4-8"])
+@pytest.mark.parametrize(
+    "config", [HICConfig(fp32=True), HICConfig(msb_bits=4, lsb_bits=4, acc_bits=8)], ids=["fp32", "hic-4-4-8"]
+)
 def test_proxy_budget_learns_on_embedded_data(config, embedded):
     # seed 0 on 2 CPU cores: FP32 81.1%, HIC 4/4/8 77.3%; chance is 10%
     r = evaluate(config, "proxy", seed=0, dataset=embedded)
@@ -133,9 +137,11 @@ def test_tiny_widths_train_without_hanging(width):
     import subprocess
     import sys
 
-    code = ("from hicenv import evaluate, HICConfig\n"
-            "b = dict(name='t', train_images=256, epochs=1, test_images=64, drift_test_images=32, batch_size=32, depth=8)\n"
-            f"for fp32 in (False, True):\n    r = evaluate(HICConfig(width={width}, fp32=fp32), b, seed=0)\n"
-            "    assert not r['failed']\nprint('done')\n")
+    code = (
+        "from hicenv import evaluate, HICConfig\n"
+        "b = dict(name='t', train_images=256, epochs=1, test_images=64, drift_test_images=32, batch_size=32, depth=8)\n"
+        f"for fp32 in (False, True):\n    r = evaluate(HICConfig(width={width}, fp32=fp32), b, seed=0)\n"
+        "    assert not r['failed']\nprint('done')\n"
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and "done" in p.stdout, p.stderr

@@ -1,0 +1,477 @@
+"""The ``hicenv`` command line: on top of everything it calls.
+
+``hicenv evaluate`` trains one design point under one budget and prints its metrics;
+its flags are built from the config dataclasses (``HICConfig``, ``PCMParams``,
+``Budget``), so a new field is a new flag. Bad input (:class:`hicenv.errors.InputError`:
+a point outside the space, an unknown dataset, a missing or corrupted data file)
+prints one error line and exits with status 2; any other error is a bug and shows
+its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+
+from hicenv.errors import InputError
+
+__all__ = ["main"]
+
+
+def _jsonable(x):
+    """Metrics as strict JSON: non-finite floats become null."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    return x
+
+
+def _add_evaluate(sub) -> None:
+    from hicenv.sim.config import HICConfig
+    from hicenv.sim.devices import PCMParams
+    from hicenv.sim.trainer import Budget
+
+    p = sub.add_parser(
+        "evaluate",
+        help="train one design point and print its metrics",
+        description="Train one HIC design point (or the FP32 baseline) and print its metrics. "
+        "The design point's flags are HICConfig's fields, --device.<field> the device "
+        "physics (PCMParams), --budget.<field> override the budget preset's fields.",
+    )
+    _add_dataclass_flags(p.add_argument_group("design point (hicenv.HICConfig)"), HICConfig, "", skip=("pcm",))
+    p.add_argument("--budget", default="proxy", help="budget preset: smoke, proxy or full (default proxy)")
+    p.add_argument(
+        "--dataset", default="embedded", help="embedded, fashion-mnist, cifar10 or a .npz file (default embedded)"
+    )
+    p.add_argument("--data-dir", default=None, help="folder of the dataset's files")
+    p.add_argument("--download", action="store_true", help="fetch CIFAR-10 if it is not in --data-dir")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (keys in the README)")
+    p.add_argument("--out", default=None, help="also write the JSON metrics to this file")
+    _add_dataclass_flags(p.add_argument_group("device physics (hicenv.PCMParams)"), PCMParams, "device.")
+    _add_dataclass_flags(p.add_argument_group("budget overrides (hicenv.Budget)"), Budget, "budget.", skip=("name",))
+    p.set_defaults(func=_evaluate)
+
+
+def _parse_bool(text: str) -> bool:
+    t = str(text).lower()
+    if t in ("1", "true", "yes", "on"):
+        return True
+    if t in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _parse_optional_int(text: str) -> int | None:
+    return None if str(text).lower() == "none" else int(text)
+
+
+_FLAG_TYPES = {"int": int, "float": float, "str": str, "bool": _parse_bool, "int | None": _parse_optional_int}
+"""Field annotation -> how its flag's text is read."""
+
+
+def _add_dataclass_flags(group, cls, prefix: str, skip: tuple = ()) -> None:
+    """One ``--<prefix><field>`` flag per field of dataclass ``cls``: its type from the
+    annotation, its help from the field's docstring (first sentence) and default. Unset
+    flags stay None and keep the dataclass default; the dataclass validates values."""
+    from dataclasses import MISSING, fields
+
+    from hicenv.fielddocs import field_docs
+
+    docs = field_docs(cls)
+    for f in fields(cls):
+        if f.name in skip:
+            continue
+        kind = _FLAG_TYPES[str(f.type)]
+        default = f.default if f.default is not MISSING else f.default_factory()
+        shown = f"{default:g}" if isinstance(default, float) else default
+        first = re.split(r"\.\s+(?=[A-Z])", docs.get(f.name, ""))[0].rstrip(".")
+        text = f"{first} (default {shown})".replace("%", "%%")
+        extra = dict(nargs="?", const=True) if kind is _parse_bool else {}
+        group.add_argument(
+            f"--{prefix}{f.name.replace('_', '-')}",
+            dest=f"{prefix}{f.name}",
+            type=kind,
+            default=None,
+            metavar=f.name.upper() if kind is str else "X",
+            help=text,
+            **extra,
+        )
+
+
+def _dataclass_values(args, cls, prefix: str, skip: tuple = ()) -> dict:
+    """The fields of ``cls`` set on the command line (see :func:`_add_dataclass_flags`)."""
+    from dataclasses import fields
+
+    values = {f.name: getattr(args, f"{prefix}{f.name}") for f in fields(cls) if f.name not in skip}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _evaluate(args) -> int:
+    _check_exports(args.out, None, None)  # before training, not after
+    from hicenv.sim.config import HICConfig
+    from hicenv.sim.devices import PCMParams
+    from hicenv.sim.trainer import Budget, evaluate, get_budget
+
+    config = HICConfig(
+        **_dataclass_values(args, HICConfig, "", skip=("pcm",)),
+        pcm=PCMParams(**_dataclass_values(args, PCMParams, "device.")),
+    )
+    budget = get_budget(args.budget)
+    changes = _dataclass_values(args, Budget, "budget.", skip=("name",))
+    if changes:
+        budget = budget.replace(name=f"{budget.name}+" + ",".join(f"{k}={v}" for k, v in changes.items()), **changes)
+    metrics = evaluate(
+        config,
+        budget,
+        args.seed,
+        args.dataset,
+        args.data_dir,
+        args.device,
+        progress=not args.json and sys.stderr.isatty(),
+        download=args.download,
+    )
+    text = json.dumps(_jsonable(metrics), indent=None if args.json else 2)
+    if args.out:
+        from hicenv.output import write_atomically
+
+        write_atomically(args.out, lambda tmp: tmp.write_text(text + "\n"))
+    if args.json:
+        print(text)
+    else:
+        print(_summary(metrics))
+    return 0
+
+
+def _add_table(sub) -> None:
+    p = sub.add_parser(
+        "table",
+        help="evaluate a grid of design points into a lookup table",
+        description="Evaluate every point of a grid (the shipped coarse grid by default) "
+        "and write the lookup table the environment's table backend reads.",
+    )
+    p.add_argument("--budget", default="smoke", help="budget preset (default smoke)")
+    p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="table file, .csv or .parquet (hicenv/_data/smoke_table.csv in a checkout regenerates the shipped one)",
+    )
+    p.add_argument("--cache", default="default", help="result cache file (default ~/.cache/hicenv/results.sqlite)")
+    p.add_argument("--space", default=None, help="JSON file of a DesignSpace dict (default: the shipped grid)")
+    p.set_defaults(func=_table)
+
+
+def _table(args) -> int:
+    from hicenv.design.space import DesignSpace
+    from hicenv.design.table import SHIPPED_GRID, make_table
+    from hicenv.output import check_output
+
+    check_output(args.out, "--out", (".csv", ".parquet"))
+
+    space = SHIPPED_GRID
+    if args.space:
+        from pathlib import Path
+
+        space = DesignSpace.from_dict(json.loads(Path(args.space).read_text()))
+    out = make_table(space, args.budget, args.seed, args.out, cache=args.cache, progress=sys.stderr.isatty())
+    print(out)
+    return 0
+
+
+def _add_study(sub) -> None:
+    p = sub.add_parser(
+        "study",
+        help="run (or resume) an Optuna study from a study file",
+        description="Run an Optuna study over the design space, or resume it from its storage.",
+    )
+    p.add_argument("file", help="study file (TOML), e.g. studies/quick.toml")
+    p.add_argument(
+        "--storage",
+        default=None,
+        help="none (in memory), a .log journal file, sqlite:///FILE or postgresql://USER:PW@HOST/DB",
+    )
+    p.add_argument("--study-name", default=None, help="study name (default: the file's name key or stem)")
+    p.add_argument(
+        "--trials", type=int, default=None, help="finished trials the study should hold (default: the file's)"
+    )
+    p.add_argument("--out", default=None, help="write the Pareto front (CSV) here")
+    p.add_argument("--all", default=None, help="write every finished trial (CSV) here")
+    p.add_argument("--plot", default=None, help="write the Pareto plot (PNG) here")
+    p.add_argument("--device", default=None, help="torch device")
+    p.add_argument("--cache", default="default", help="result cache file (default ~/.cache/hicenv/results.sqlite)")
+    p.set_defaults(func=_study)
+
+
+_PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def _check_exports(out, all_path, plot) -> None:
+    """Refuse unwritable export paths before any trial runs."""
+    from hicenv.output import check_output
+
+    for flag, path in (("--out", out), ("--all", all_path)):
+        if path:
+            check_output(path, flag)
+    if plot:
+        check_output(plot, "--plot", _PLOT_SUFFIXES)
+
+
+def _export(study, out, all_path, plot) -> None:
+    from hicenv.design.pareto import plot_front, write_csv
+    from hicenv_agents.search.optuna_study import pareto_of
+
+    if not (out or all_path or plot):
+        return
+    front, everything = pareto_of(study)
+    if out:
+        write_csv(front, out)
+        print(f"Pareto front: {len(front)} of {len(everything)} designs -> {out}")
+    if all_path:
+        write_csv(everything, all_path)
+    if plot:
+        plot_front(everything, plot, title=f"study {study.study_name}")
+
+
+def _study(args) -> int:
+    from dataclasses import replace
+
+    from hicenv_agents.search.optuna_study import run_study
+    from hicenv_agents.search.studyfile import load_study_file
+
+    spec = load_study_file(args.file)
+    _check_exports(args.out, args.all, args.plot)
+    if args.trials is not None:
+        spec = replace(spec, trials=args.trials)
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = run_study(spec, args.storage, args.study_name, args.device, progress=sys.stderr.isatty(), cache=args.cache)
+    _export(study, args.out, args.all, args.plot)
+    return 0
+
+
+def _add_worker(sub) -> None:
+    p = sub.add_parser("worker", help="join a stored study from another process or machine")
+    p.add_argument("--storage", required=True, help="the study's storage URL")
+    p.add_argument("--study-name", required=True, help="the study's name")
+    p.add_argument("--trials", type=int, default=10, help="trials this worker runs (default 10)")
+    p.add_argument("--device", default=None, help="torch device (default: one GPU per worker when several)")
+    p.add_argument("--cache", default="default", help="result cache file")
+    p.set_defaults(func=_worker)
+
+
+def _worker(args) -> int:
+    import optuna
+
+    from hicenv_agents.search.optuna_study import run_worker
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    run_worker(args.storage, args.study_name, args.trials, args.device, progress=sys.stderr.isatty(), cache=args.cache)
+    return 0
+
+
+def _add_pareto(sub) -> None:
+    p = sub.add_parser("pareto", help="export the Pareto front of a stored study (CSV, PNG)")
+    p.add_argument("--storage", required=True, help="the study's storage URL")
+    p.add_argument("--study-name", required=True, help="the study's name")
+    p.add_argument("--out", default="pareto.csv", help="front CSV (default pareto.csv)")
+    p.add_argument("--all", default=None, help="also every finished trial (CSV)")
+    p.add_argument("--plot", default=None, help="Pareto plot (PNG)")
+    p.set_defaults(func=_pareto)
+
+
+def _pareto(args) -> int:
+    import optuna
+
+    from hicenv_agents.search.optuna_study import resolve_storage
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    _check_exports(args.out, args.all, args.plot)
+    storage = resolve_storage(args.storage, must_exist=True)
+    try:
+        study = optuna.load_study(study_name=args.study_name, storage=storage)
+    except KeyError:
+        raise InputError(f"no study {args.study_name!r} in that storage") from None
+    _export(study, args.out, args.all, args.plot)
+    return 0
+
+
+def _add_env_args(p) -> None:
+    from hicenv.design.backends import BACKENDS
+
+    p.add_argument(
+        "--backend", choices=list(BACKENDS), default="table", help="table (lookup, seconds) or train (the simulator)"
+    )
+    p.add_argument("--table", default=None, help="lookup table (default: the shipped one)")
+    p.add_argument("--budget", default="proxy", help="budget for the train backend (default proxy)")
+    p.add_argument("--dataset", default=None, help="dataset for the train backend (a name or a .npz file)")
+    p.add_argument("--cache", default="default", help="result cache file")
+
+
+def _add_rl(sub) -> None:
+    p = sub.add_parser("rl", help="train a stable-baselines3 agent (or the random baseline) on the environment")
+    from hicenv_agents.search.rl import ALGOS
+
+    p.add_argument(
+        "--algo",
+        choices=[*ALGOS, "random"],
+        default="ppo",
+        help="a stable-baselines3 algorithm, or random search (default ppo)",
+    )
+    p.add_argument("--timesteps", type=int, default=2000, help="environment steps (random: episodes)")
+    p.add_argument("--n-envs", type=int, default=1, help="environments in SubprocVecEnv workers")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="designs.csv", help="every evaluated design (CSV)")
+    p.add_argument("--logdir", default=None, help="TensorBoard log folder")
+    p.add_argument("--save", default=None, help="save the trained model here (.zip)")
+    _add_env_args(p)
+    p.set_defaults(func=_rl)
+
+
+def _rl(args) -> int:
+    from hicenv_agents.search.rl import env_kwargs_from, run_random, run_rl
+
+    _check_exports(args.out, None, None)
+    kw = env_kwargs_from(args)
+    if args.algo == "random":
+        run = run_random(args.timesteps, args.seed, kw, out=args.out, logdir=args.logdir)
+    else:
+        run = run_rl(
+            args.algo, args.timesteps, args.n_envs, args.seed, kw, args.logdir, args.save, args.out, progress=False
+        )
+    print(f"{args.algo}: {len(run.designs)} designs in {run.seconds:.1f} s -> {args.out}")
+    return 0
+
+
+def _add_compare(sub) -> None:
+    p = sub.add_parser("compare", help="agents at the same evaluation budget: hypervolume curves")
+    from hicenv_agents.search.compare import AGENTS, DEFAULT_AGENTS
+
+    p.add_argument(
+        "--agents",
+        default=",".join(DEFAULT_AGENTS),
+        help=f"comma-separated, of: {', '.join(AGENTS)} (default {','.join(DEFAULT_AGENTS)})",
+    )
+    p.add_argument("--evaluations", type=int, default=50, help="designs each agent evaluates per seed")
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    p.add_argument("--out", default="compare.csv", help="hypervolume curves (CSV)")
+    p.add_argument("--plot", default="compare.png", help="plot (PNG)")
+    _add_env_args(p)
+    p.set_defaults(func=_compare)
+
+
+def _compare(args) -> int:
+    import optuna
+
+    from hicenv_agents.search.compare import compare
+    from hicenv_agents.search.rl import env_kwargs_from
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        raise InputError(f"--seeds must be comma-separated integers, got {args.seeds!r}") from None
+    _check_exports(args.out, None, args.plot)
+    df = compare(
+        [a.strip() for a in args.agents.split(",")], args.evaluations, seeds, env_kwargs_from(args), args.out, args.plot
+    )
+    last = df[df["evaluations"] == df["evaluations"].max()].groupby("agent", sort=False)["hypervolume"]
+    for agent, hv in last:
+        print(
+            f"{agent:>7}: hypervolume after {df['evaluations'].max()} evaluations: "
+            f"median {hv.median():.4f} (min {hv.min():.4f}, max {hv.max():.4f})"
+        )
+    return 0
+
+
+def _add_paper(sub) -> None:
+    p = sub.add_parser(
+        "paper",
+        help="the paper's experiment: train its panel (run) or write its report (report)",
+        description="The paper's experiment (studies/paper/README.md): 'hicenv paper run' trains "
+        "the panel, resumably; 'hicenv paper report' writes REPORT.md from stored results. "
+        "'hicenv paper run --help' and 'hicenv paper report --help' list their options.",
+    )
+    p.add_argument("action", choices=["run", "report"], help="run or report")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="the action's options (see hicenv paper run --help)")
+    p.set_defaults(func=_paper)
+
+
+def _paper(args) -> int:
+    if args.action == "run":
+        from hicenv_agents.experiments.paper import main as run_main
+
+        return run_main(args.rest)
+    from hicenv_agents.experiments.paper_report import main as report_main
+
+    return report_main(args.rest)
+
+
+def _summary(m: dict) -> str:
+    cfg = m["config"]
+    name = (
+        "FP32 baseline"
+        if cfg["fp32"]
+        else (f"HIC {cfg['msb_bits']}+{cfg['lsb_bits']} bits, acc {cfg['acc_bits']}, noise {cfg['noise']:g}")
+    )
+    lines = [f"{name}, width {cfg['width']:g}, budget {m['budget']['name']}, {m['dataset']}, seed {m['seed']}"]
+    if m["failed"]:
+        lines.append(f"  FAILED: {m['failure_reason']}")
+    else:
+        lines.append(f"  accuracy          {m['accuracy']:.4f}")
+        lines.append("  after drift       " + "  ".join(f"{h} {a:.4f}" for h, a in m["accuracy_drift"].items()))
+        lines.append("  with compensation " + "  ".join(f"{h} {a:.4f}" for h, a in m["accuracy_drift_gdc"].items()))
+    lines.append(
+        f"  model size        {m['model_size_mb']:.3f} MB ({m['size_ratio']:.3f} of the FP32 width-1 model, "
+        f"{m['reference_size_bits'] / 8e6:.3f} MB)"
+    )
+    lines.append(f"  write cycles      max {m['max_write_cycles']} ({m['endurance_fraction']:.2e} of endurance)")
+    lines.append(
+        f"  training          {m['train_seconds']:.1f} s, {m['images_per_second']:.0f} images/s on {m['device']}"
+    )
+    return "\n".join(lines)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments are one line on stderr and exit status 2, like every other bad input
+    (``--help`` shows the usage)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _Parser(prog="hicenv", description=__doc__.splitlines()[0])
+    from hicenv import __version__
+
+    parser.add_argument("--version", action="version", version=f"hicenv {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_evaluate(sub)
+    _add_study(sub)
+    _add_worker(sub)
+    _add_pareto(sub)
+    _add_rl(sub)
+    _add_compare(sub)
+    _add_table(sub)
+    _add_paper(sub)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as e:  # bad input: one line; any other exception is a bug and keeps its traceback
+        print(f"hicenv {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"hicenv {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

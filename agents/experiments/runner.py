@@ -1,0 +1,186 @@
+"""The experiments' runner: tasks in, one JSON line per finished result out.
+
+A task is a design point (``config``), a ``budget`` (a dict), a ``seed`` and its
+``kind`` (``proxy``: trained on the embedded subset, as searches do; ``long``: on
+the dataset given), plus names (``label``, ``set``, ``budget_name``). :func:`run_tasks`
+trains them in several processes sharing one device and appends each result, as
+soon as it is done, to a file per worker: a crash or a deadline loses at most the
+runs in flight, and a rerun skips what is stored (:func:`task_key`: what determines
+a result, never a name). The paper (:mod:`hicenv_agents.experiments.paper`) and the
+bench (:mod:`hicenv_agents.experiments.bench`) make the tasks.
+
+It needs hicenv's simulator alone (no Gymnasium, Optuna or SB3), so that it runs on
+a bare GPU machine.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import queue
+import signal
+import sys
+import time
+from pathlib import Path
+
+from hicenv.errors import InputError
+
+__all__ = ["task_key", "load_results", "stored_keys", "run_tasks"]
+
+
+def task_key(r: dict) -> str:
+    """What determines a task's result: the full design point, the full budget, the
+    dataset's content, the seed and the simulator's code (labels and budget names are
+    only names). A result of other simulator code is not the task's: it is run again."""
+    from hicenv.design.cache import cache_key
+    from hicenv.sim.config import HICConfig
+
+    config = HICConfig.from_dict(r["config"]).to_dict()
+    return cache_key(config, r["budget"], r.get("dataset_fingerprint"), r["seed"], r.get("sim_fingerprint") or "none")
+
+
+def stored_keys(folders) -> set:
+    """Keys of the finished results in ``folders``."""
+    return {task_key(r) for folder in folders for r in load_results(folder) if not r.get("failed")}
+
+
+def load_results(folder: str | os.PathLike) -> list[dict]:
+    """Every result line in ``folder``'s ``*.jsonl`` files; a torn last line is skipped."""
+    rows = []
+    for path in sorted(Path(folder).glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash: its task reruns
+    return rows
+
+
+def _worker(rank: int, todo, out: str, device: str, dataset: str, data_root: str | None, threads: int) -> None:
+    import torch
+
+    from hicenv.sim.data import load_dataset
+    from hicenv.sim.trainer import evaluate
+
+    torch.set_num_threads(threads)
+    data = {}
+    path = Path(out) / f"results-{os.uname().nodename}-{os.getpid()}-w{rank}.jsonl"
+    while True:
+        try:
+            task = todo.get_nowait()
+        except queue.Empty:
+            return
+        name, kind = task["budget_name"], task["kind"]
+        if kind not in data:  # the proxy trains on the embedded subset, as searches do
+            data[kind] = load_dataset("embedded") if kind == "proxy" else load_dataset(dataset, data_root)
+        t = time.perf_counter()
+        try:
+            r = evaluate(task["config"], task["budget"], seed=task["seed"], dataset=data[kind], device=device)
+        except Exception as e:  # one broken point must not stop the panel
+            r = {
+                "failed": True,
+                "failure_reason": f"{type(e).__name__}: {e}",
+                "config": task["config"],
+                "seed": task["seed"],
+                "budget": {"name": name},
+            }
+        r.update({k: task[k] for k in _NAMES if k in task}, wall_seconds=time.perf_counter() - t, worker=rank)
+        with open(path, "a") as f:
+            f.write(json.dumps(r) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        print(
+            f"[w{rank}] {task['label']} {name} seed {task['seed']}: "
+            f"acc {r.get('accuracy')} in {r['wall_seconds']:.1f} s",
+            flush=True,
+        )
+
+
+_STARTING = {"now": False, "pending": None}
+
+
+def _exit_on_sigterm(signum, frame):
+    if _STARTING["now"]:  # a worker is being launched: stop once every one is tracked
+        _STARTING["pending"] = signum
+        return
+    raise SystemExit(128 + signum)
+
+
+def _start_all(procs) -> None:
+    """Start the workers; a SIGTERM in the middle of ``start()`` waits until every one is
+    tracked, or a launched worker its parent does not know of would train on as an orphan."""
+    _STARTING.update(now=True, pending=None)
+    try:
+        for p in procs:
+            p.start()
+    finally:
+        _STARTING["now"] = False
+    if _STARTING["pending"] is not None:
+        raise SystemExit(128 + _STARTING["pending"])
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+_NAMES = ("label", "budget_name", "kind", "set")
+"""Task fields copied into its result: names, not determinants."""
+
+
+def run_tasks(
+    out: str | os.PathLike,
+    tasks: list[dict],
+    dataset: str = "fashion-mnist",
+    data_root: str | None = None,
+    device: str | None = None,
+    workers: int = 1,
+    deadline_s: float | None = None,
+    threads: int | None = None,
+    stored: list[str | os.PathLike] = (),
+) -> int:
+    """Train every task whose result is not in ``out`` or the ``stored`` folders, in
+    ``workers`` processes; returns how many are left. At ``deadline_s`` seconds the
+    workers stop: finished results are on disk, runs in flight are rerun later."""
+    if workers < 1:
+        raise InputError(f"workers must be >= 1, got {workers}")
+    Path(out).mkdir(parents=True, exist_ok=True)
+    done = stored_keys([out, *stored])
+    todo = [t for t in tasks if task_key(t) not in done]
+    print(f"{len(todo)} runs to do ({len(tasks) - len(todo)} stored) with {workers} worker(s)", flush=True)
+    if not todo:
+        return 0
+    if device is None:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    threads = threads or max(1, (os.cpu_count() or 1) // workers)
+    ctx = mp.get_context("spawn")  # CUDA cannot be forked
+    q = ctx.Queue()
+    for t in todo:
+        q.put(t)
+    procs = [
+        ctx.Process(target=_worker, args=(i, q, str(out), device, dataset, data_root, threads), daemon=True)
+        for i in range(workers)
+    ]
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if _main_thread() else None
+    try:
+        _start_all(procs)
+        t_end = None if deadline_s is None else time.monotonic() + deadline_s
+        for p in procs:
+            p.join(None if t_end is None else max(0.0, t_end - time.monotonic()))
+    finally:  # a deadline, Ctrl-C or SIGTERM stops the workers too: no orphans left training
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+                p.join()
+            elif p.exitcode:
+                print(f"a worker exited with code {p.exitcode}", file=sys.stderr, flush=True)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    finished = stored_keys([out])
+    left = sum(task_key(t) not in finished for t in todo)
+    print(f"{len(todo) - left} runs finished, {left} left", flush=True)
+    return left

@@ -1,0 +1,326 @@
+"""Optuna studies over the HIC design space: samplers, storages, objective, workers.
+
+Reads top to bottom: resolve the storage and sampler, create or load the study
+(its :class:`~hicenv_agents.search.studyfile.StudySpec` travels in the study's user
+attributes, so a worker on another machine needs only the storage URL and the
+name), then optimise. Each finished trial stores its whole designs-table row
+as the user attribute ``row``, so the Pareto export never retrains.
+
+Storages: none (in memory), a journal file (``*.log``/``*.journal``: one machine,
+many processes), ``sqlite:///file.db`` (one machine) and ``postgresql://...``
+(many machines). SQLite and PostgreSQL get heartbeats: a trial whose worker was
+killed is marked failed after the grace period and retried once by another worker
+(``RetryHeartbeatStaleTrialCallback``). The journal storage has no heartbeat in Optuna.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+
+import optuna
+from optuna.exceptions import ExperimentalWarning
+from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+from hicenv.design.backends import make_backend
+from hicenv.design.pareto import OBJECTIVES, design_row, front
+from hicenv.design.reward import objectives, reward
+from hicenv.errors import InputError
+from hicenv.sim.fingerprint import sim_fingerprint
+from hicenv_agents.search.journal import repair_journal
+from hicenv_agents.search.samplers import make_pruner, make_sampler
+from hicenv_agents.search.studyfile import StudySpec
+
+__all__ = [
+    "resolve_storage",
+    "create_or_load",
+    "make_objective",
+    "run_study",
+    "run_worker",
+    "designs_frame",
+    "HEARTBEAT_S",
+    "GRACE_S",
+]
+
+HEARTBEAT_S = int(os.environ.get("HICENV_HEARTBEAT_S", 5))
+"""Seconds between a running trial's heartbeats (RDB storages; ``$HICENV_HEARTBEAT_S``)."""
+GRACE_S = int(os.environ.get("HICENV_GRACE_S", 20))
+"""Seconds without a heartbeat after which a running trial counts as failed (``$HICENV_GRACE_S``)."""
+_SPEC_ATTR = "hicenv_spec"
+
+
+def resolve_storage(url: str | None, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S, must_exist: bool = False):
+    """None or "memory" -> in memory; a .log/.journal path -> journal file; sqlite:// or
+    postgresql:// -> RDB storage with heartbeats and one retry of a killed worker's trial.
+    ``must_exist`` (reading a study: ``pareto``, ``worker``): a journal or SQLite file
+    that is not there is an error, not a new empty storage."""
+    if url is None or url == "memory":
+        return optuna.storages.InMemoryStorage()
+    local = url if "://" not in url else url[len("sqlite:///") :] if url.startswith("sqlite:///") else None
+    if must_exist and local is not None and not os.path.isfile(local):
+        raise InputError(f"no study storage at {local} (a study is created by hicenv study)")
+    if url.endswith((".log", ".journal")) and "://" not in url:
+        from optuna.storages.journal import JournalFileBackend
+
+        os.makedirs(os.path.dirname(os.path.abspath(url)), exist_ok=True)
+        repair_journal(url)  # a torn record from a crash must not make the study unreadable
+        return optuna.storages.JournalStorage(JournalFileBackend(url))
+    if url.startswith(("sqlite://", "postgresql", "mysql")):
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.8
+                warnings.simplefilter("ignore", ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url,
+                    heartbeat_interval=heartbeat_s,
+                    grace_period=grace_s,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+                    engine_kwargs={"pool_pre_ping": True},
+                )
+        except Exception as e:  # sqlalchemy's connection errors, missing drivers
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise InputError(f"cannot open storage {_redact(url)}: {_redact_text(first, url)}") from None
+    hint = " (postgresql://, not postgres://)" if url.startswith("postgres://") else ""
+    raise InputError(
+        f"unknown storage {_redact(url)!r}{hint}: give a .log/.journal file, sqlite:///FILE or postgresql://..."
+    )
+
+
+def _passwords(url: str) -> list[str]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        found = [parts.password] if parts.password else []
+    except ValueError:
+        return []
+    return found + [v for k, v in parse_qsl(parts.query) if k.lower() in ("password", "pwd") and v]
+
+
+def _redact(url: str) -> str:
+    """The URL without its passwords (in the credentials or a ``password=`` query), for messages."""
+    return _redact_text(url, url)
+
+
+def _redact_text(text: str, url: str) -> str:
+    for secret in _passwords(url):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _feasible(trial: optuna.trial.FrozenTrial) -> bool:
+    """Extrapolated wear within the endurance budget (the constraint value <= 0)."""
+    return all(v <= 0 for v in dict(trial.constraints or {}).values())
+
+
+def _directions(spec: StudySpec) -> list[str]:
+    return ["maximize", "minimize", "minimize"] if spec.mode == "multi" else ["maximize"]
+
+
+def create_or_load(spec: StudySpec, storage, study_name: str | None = None) -> optuna.Study:
+    """Create the study, or load it to resume; an existing study with other objectives is refused."""
+    name = study_name or spec.name
+    sampler = make_sampler(spec.sampler, spec.seed, space=spec.design_space())
+    pruner = make_pruner(spec.pruner)
+    try:
+        existing = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+    except KeyError:
+        existing = None
+    if existing is not None:
+        stored = existing.user_attrs.get(_SPEC_ATTR)
+        dirs = [d.name.lower() for d in existing.directions]
+        if dirs != _directions(spec):
+            raise InputError(
+                f"study {name!r} exists with objectives {dirs}, not {_directions(spec)}; pick another --study-name"
+            )
+        if stored is not None and StudySpec.from_dict(stored).design_space() != spec.design_space():
+            raise InputError(f"study {name!r} exists with another design space; pick another --study-name")
+        _say_if_other_code(existing)
+        return existing
+    for attempt in range(5):  # two workers creating one new study race on the schema
+        try:
+            study = optuna.create_study(
+                study_name=name,
+                storage=storage,
+                sampler=sampler,
+                pruner=pruner,
+                directions=_directions(spec),
+                load_if_exists=True,
+            )
+            break
+        except Exception:
+            if attempt == 4:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    study.set_user_attr(_SPEC_ATTR, spec.to_dict())
+    study.set_user_attr("sim_fingerprint", sim_fingerprint())
+    if spec.include_fp32:
+        _enqueue_baselines(study, spec)
+    return study
+
+
+def _say_if_other_code(study: optuna.Study) -> None:
+    """Warn when a study's trials were made by other simulator code than the running one:
+    each trial's row keeps its own ``sim_fingerprint``, so the export can tell them apart."""
+    made = {
+        t.user_attrs.get("row", {}).get("sim_fingerprint")
+        for t in study.get_trials(deepcopy=False)
+        if "row" in t.user_attrs
+    }
+    made.discard(None)
+    if made - {sim_fingerprint()}:
+        warnings.warn(
+            f"study {study.study_name!r} holds trials of simulator code {', '.join(sorted(made))}; "
+            f"new trials run {sim_fingerprint()} (each row's sim_fingerprint says which)",
+            stacklevel=3,
+        )
+
+
+def load_spec(study: optuna.Study) -> StudySpec:
+    stored = study.user_attrs.get(_SPEC_ATTR)
+    if stored is None:
+        raise InputError(f"study {study.study_name!r} was not created by hicenv (no stored spec)")
+    return StudySpec.from_dict(stored)
+
+
+def _enqueue_baselines(study: optuna.Study, spec: StudySpec) -> None:
+    """One FP32 baseline trial per width of the space (its bit knobs are ignored)."""
+    space = spec.design_space()
+    base = {k.name: k.values[0] for k in space.knobs}
+    widths = next((k.values for k in space.knobs if k.name == "width"), (None,))
+    for w in widths:
+        params = dict(base) if w is None else {**base, "width": w}
+        study.enqueue_trial(params, user_attrs={"fp32": True}, skip_if_exists=True)
+
+
+def _report_and_prune(trial: optuna.Trial, epoch: int, m: dict) -> None:
+    """The trainer's per-epoch hook: report accuracy, stop the run if the pruner says so."""
+    trial.report(m["accuracy"], epoch)
+    if trial.should_prune():
+        raise optuna.TrialPruned(f"pruned after epoch {epoch + 1}")
+
+
+def make_objective(spec: StudySpec, device: str | None = None, cache="default") -> Callable:
+    """The function Optuna calls per trial: suggest, evaluate (cached), record, return."""
+    space = spec.design_space()
+    weights = spec.reward_weights()
+    budget = spec.get_budget()
+    backend = make_backend(
+        spec.backend, budget=budget, dataset=space.dataset, table=spec.table, cache=cache, device=device
+    )
+
+    def objective(trial: optuna.Trial):
+        context = {} if space.searches_noise else {"noise": spec.noise}
+        config = space.suggest(trial, **context)
+        if trial.user_attrs.get("fp32"):
+            config = replace(config, fp32=True)
+        on_epoch = None if spec.pruner == "none" or backend.budget is None else partial(_report_and_prune, trial)
+        metrics, _ = backend(config, spec.train_seed, on_epoch)
+        row = design_row(metrics, space.horizon, weights.compensate, trial=trial.number, study=trial.study.study_name)
+        wear = float(metrics["endurance_fraction"]) * space.retrains
+        trial.set_constraint("endurance", wear / space.endurance_budget - 1.0)
+        trial.set_user_attr("row", json.loads(json.dumps(row, default=float)))
+        if spec.mode == "multi":
+            return objectives(metrics, space.horizon, weights.compensate)
+        return reward(metrics, weights, space.horizon, space.endurance_budget, space.retrains)
+
+    return objective
+
+
+def designs_frame(study: optuna.Study, only_complete: bool = True):
+    """Every finished trial's designs-table row (knobs, objectives, metrics, trial, study)."""
+    import pandas as pd
+
+    states = (optuna.trial.TrialState.COMPLETE,) if only_complete else None
+    trials = [t for t in study.get_trials(deepcopy=False, states=states) if "row" in t.user_attrs]
+    return pd.DataFrame([{**t.user_attrs["row"], "feasible": _feasible(t)} for t in trials])
+
+
+def _optimize(study: optuna.Study, objective: Callable, trials: int, progress: bool) -> None:
+    """``study.optimize`` with a bar over trials showing the Pareto-front size (or best value)."""
+    callbacks, bar = [], None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=trials, desc=study.study_name, unit="trial", dynamic_ncols=True)
+
+        def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            bar.update(1)
+            if len(study.directions) > 1:
+                bar.set_postfix(front=len(study.best_trials))
+            elif trial.state == optuna.trial.TrialState.COMPLETE:
+                bar.set_postfix(best=f"{study.best_value:.4f}")
+
+        callbacks.append(callback)
+    try:
+        study.optimize(objective, n_trials=trials, callbacks=callbacks)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def run_study(
+    spec: StudySpec,
+    storage_url: str | None = None,
+    study_name: str | None = None,
+    device: str | None = None,
+    progress: bool = False,
+    cache="default",
+) -> optuna.Study:
+    """Run the study until it holds ``spec.trials`` finished trials (so a rerun resumes)."""
+    if spec.backend == "train":  # a dataset that cannot load fails now, before a study or trial is written
+        from hicenv.sim.data import load_dataset
+
+        load_dataset(spec.dataset)
+    storage = resolve_storage(storage_url)
+    study = create_or_load(spec, storage, study_name)
+    done = len(
+        study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED))
+    )
+    _optimize(study, make_objective(spec, device, cache), max(0, spec.trials - done), progress)
+    return study
+
+
+def run_worker(
+    storage_url: str, study_name: str, trials: int, device: str | None = None, progress: bool = False, cache="default"
+) -> optuna.Study:
+    """Join an existing study from another process or machine and run ``trials`` trials."""
+    if device is None:
+        device = _pinned_device()
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+        raise InputError(f"--trials must be an integer >= 1, got {trials!r}")
+    storage = resolve_storage(storage_url, must_exist=True)
+    try:
+        probe = optuna.load_study(study_name=study_name, storage=storage)
+    except KeyError:
+        raise InputError(f"no study {study_name!r} in {_redact(storage_url)}; create it with hicenv study") from None
+    spec = load_spec(probe)
+    # Each worker seeds its sampler apart, or two workers would propose the same points.
+    sampler = make_sampler(spec.sampler, spec.seed + os.getpid(), space=spec.design_space())
+    study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler, pruner=make_pruner(spec.pruner))
+    _optimize(study, make_objective(spec, device, cache), trials, progress)
+    return study
+
+
+def _pinned_device() -> str | None:
+    """With several GPUs, one per worker: ``$LOCAL_RANK`` or the process id picks it."""
+    import torch
+
+    n = torch.cuda.device_count()
+    if n <= 1:
+        return None
+    index = int(os.environ.get("LOCAL_RANK", os.getpid())) % n
+    return f"cuda:{index}"
+
+
+def pareto_of(study: optuna.Study):
+    """(front, all designs) of a stored study; an empty study is an error."""
+    df = designs_frame(study)
+    if df.empty:
+        raise InputError(f"study {study.study_name!r} has no finished trials: no front to export")
+    feasible = df[df["feasible"]] if "feasible" in df else df
+    return front(feasible if len(feasible) else df, OBJECTIVES), df

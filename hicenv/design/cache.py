@@ -1,0 +1,207 @@
+"""A result cache shared by every process on the machine: one SQLite file.
+
+An evaluation is keyed by what determines it: its config (device physics
+included), the full budget, the dataset's content fingerprint, the seed and the
+simulator's code fingerprint (:mod:`hicenv.sim.fingerprint`); a stored evaluation is
+returned instead of training again, and one made by other simulator code never is. SQLite in
+WAL mode serialises writers across processes; ``INSERT OR IGNORE`` makes two
+processes that finish the same point at once agree on the first result.
+
+Contract (what callers may assume):
+
+* :meth:`ResultCache.get` returns the metrics stored under the key, or None; the key
+  holds the current :func:`~hicenv.sim.fingerprint.sim_fingerprint`, so results of other
+  code are never returned (until :meth:`ResultCache.restamp` proves them identical);
+* :meth:`ResultCache.put` is atomic: a crash leaves the row written or absent;
+* any number of processes and threads may share one file; each thread opens
+  its own connection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from hicenv.errors import InputError
+from hicenv.sim.fingerprint import sim_fingerprint
+
+__all__ = ["ResultCache", "cache_key", "default_cache_path", "resolve_cache", "cached_evaluate", "MACHINE_KEYS"]
+
+MACHINE_KEYS = (
+    "train_seconds",
+    "eval_seconds",
+    "images_per_second",
+    "machine",
+    "python_version",
+    "version",
+    "torch_version",
+    "device",
+)
+"""Metrics that depend on the machine and the moment, not on what was computed: a re-run
+may change them (restamp ignores them, the environment keeps them out of ``info``)."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    key TEXT PRIMARY KEY,
+    config TEXT NOT NULL,
+    budget TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    version TEXT NOT NULL,  -- the simulator fingerprint (hicenv 0.1 wrote its version string)
+    metrics TEXT NOT NULL,
+    created REAL NOT NULL
+)
+"""
+
+
+def _canonical(x) -> str:
+    return json.dumps(x, sort_keys=True, separators=(",", ":"), allow_nan=True)
+
+
+def cache_key(config: dict, budget: dict, dataset: str, seed: int, fingerprint: str | None = None) -> str:
+    """SHA-256 of the canonical JSON of everything that determines a result: the config,
+    the full budget, the dataset's content fingerprint, the seed and the simulator's
+    code fingerprint (default: the running code's)."""
+    fp = sim_fingerprint() if fingerprint is None else fingerprint
+    return hashlib.sha256(_canonical([config, budget, dataset, seed, fp]).encode()).hexdigest()
+
+
+def default_cache_path() -> Path:
+    """``$HICENV_CACHE``, else ``~/.cache/hicenv/results.sqlite``."""
+    env = os.environ.get("HICENV_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "hicenv" / "results.sqlite"
+
+
+class ResultCache:
+    """Evaluations stored in one SQLite file, safe for many processes."""
+
+    def __init__(self, path: str | os.PathLike | None = None) -> None:
+        self.path = Path(path) if path is not None else default_cache_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._connect() as con:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None or getattr(self._local, "pid", None) != os.getpid():
+            con = sqlite3.connect(self.path, timeout=60.0)
+            con.execute("PRAGMA busy_timeout=60000")
+            self._local.con, self._local.pid = con, os.getpid()
+        return con
+
+    def __getstate__(self):  # pickles as its path: each process opens its own connection
+        return {"path": self.path}
+
+    def __setstate__(self, state) -> None:
+        self.__init__(state["path"])
+
+    def get(self, config: dict, budget: dict, dataset: str, seed: int) -> dict | None:
+        """The stored metrics of this evaluation by the running simulator code, or None.
+        ``dataset`` is the dataset's content fingerprint."""
+        key = cache_key(config, budget, dataset, seed)
+        row = self._connect().execute("SELECT metrics FROM results WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def put(
+        self, config: dict, budget: dict, dataset: str, seed: int, metrics: dict, fingerprint: str | None = None
+    ) -> None:
+        """Store ``metrics`` under its key (``fingerprint``: the code that made them, default the running code's)."""
+        fp = sim_fingerprint() if fingerprint is None else fingerprint
+        key = cache_key(config, budget, dataset, seed, fp)
+        row = (key, _canonical(config), _canonical(budget), dataset, seed, fp, json.dumps(metrics), time.time())
+        with self._connect() as con:  # one transaction
+            con.execute("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+
+    def fingerprints(self) -> dict[str, int]:
+        """How many stored results each simulator fingerprint made."""
+        cur = self._connect().execute("SELECT version, COUNT(*) FROM results GROUP BY version")
+        return dict(cur.fetchall())
+
+    def restamp(self, old: str, check: int = 2, device: str | None = None) -> int:
+        """Carry the results of simulator fingerprint ``old`` over to the running code,
+        only if re-running the ``check`` cheapest of them reproduces every number exactly
+        (timings and provenance aside). Returns how many were carried over; raises
+        ``ValueError`` naming the first metric that differs. Re-runs happen on
+        ``device``, which should be the kind that made them (bit-identity is per machine)."""
+        cur = self._connect().execute(
+            "SELECT config, budget, dataset, seed, metrics FROM results WHERE version = ?", (old,)
+        )
+        rows = [(json.loads(c), json.loads(b), d, s, json.loads(m)) for c, b, d, s, m in cur]
+        if not rows:
+            raise InputError(f"no results of simulator fingerprint {old!r} in {self.path}")
+        if old == sim_fingerprint():
+            return 0
+        cost = lambda r: (r[1].get("train_images") or 10**9) * r[1].get("epochs", 1)  # noqa: E731
+        for config, budget, _, seed, metrics in sorted(rows, key=cost)[:check]:
+            _check_identical(config, budget, seed, metrics, device)
+        for config, budget, dataset, seed, metrics in rows:
+            self.put(config, budget, dataset, seed, {**metrics, "sim_fingerprint": sim_fingerprint()})
+        return len(rows)
+
+    def __len__(self) -> int:
+        return self._connect().execute("SELECT COUNT(*) FROM results").fetchone()[0]
+
+    def rows(self) -> list[dict]:
+        """Every stored evaluation's metrics (each carries its config, budget, seed and ``sim_fingerprint``)."""
+        cur = self._connect().execute("SELECT metrics FROM results ORDER BY created")
+        return [json.loads(r[0]) for r in cur]
+
+    def export(self, path: str | os.PathLike) -> Path:
+        """Write every evaluation as a table (CSV or Parquet by the suffix), one row a point."""
+        from hicenv.output import write_table
+        from hicenv.rows import metrics_frame
+
+        return write_table(metrics_frame(self.rows()), path)
+
+
+def resolve_cache(cache) -> ResultCache | None:
+    """None or False: no cache; True or "default": the default file; a path or a ResultCache."""
+    if cache is None or cache is False:
+        return None
+    if isinstance(cache, ResultCache):
+        return cache
+    if cache is True or cache == "default":
+        return ResultCache()
+    return ResultCache(cache)
+
+
+def _check_identical(config: dict, budget: dict, seed: int, stored: dict, device: str | None) -> None:
+    """Re-run one stored evaluation under the running code; a differing number is an error."""
+    from hicenv.sim.trainer import evaluate
+
+    fresh = evaluate(config, budget, seed, stored["dataset"], device=device)
+    for k in sorted(set(stored) | set(fresh)):
+        if k not in (*MACHINE_KEYS, "sim_fingerprint") and stored.get(k) != fresh.get(k):
+            raise InputError(
+                f"re-running {stored['dataset']} seed {seed} with the current code changed {k!r}: "
+                "its results are not carried over"
+            )
+
+
+def cached_evaluate(config, budget, seed: int, dataset, cache: ResultCache | None, **kwargs) -> tuple[dict, bool]:
+    """:func:`hicenv.sim.trainer.evaluate` through ``cache``: (metrics, whether they came from it).
+
+    ``dataset`` is a name or a loaded :class:`hicenv.sim.data.Dataset`; its content
+    fingerprint keys the cache (a name is loaded first).
+    """
+    from hicenv.sim.data import Dataset, load_dataset
+    from hicenv.sim.trainer import evaluate, get_budget
+
+    budget = get_budget(budget)
+    if cache is not None:
+        if not isinstance(dataset, Dataset):
+            dataset = load_dataset(dataset, kwargs.get("data_root"), kwargs.get("download", False))
+        hit = cache.get(config.to_dict(), budget.to_dict(), dataset.fingerprint, seed)
+        if hit is not None:
+            return hit, True
+    metrics = evaluate(config, budget, seed, dataset, **kwargs)
+    if cache is not None:
+        cache.put(config.to_dict(), budget.to_dict(), dataset.fingerprint, seed, metrics)
+    return metrics, False

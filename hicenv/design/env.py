@@ -1,0 +1,398 @@
+"""Gymnasium environments over the HIC design space.
+
+``hicenv/HICDesign-v0`` picks a whole design point in one step;
+``hicenv/HICDesignSeq-v0`` picks it one knob per step. Both are registered when
+``hicenv`` is imported. The class docstrings are the specification.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.error import ResetNeeded
+
+from hicenv.design.backends import BACKENDS, make_backend
+from hicenv.design.cache import MACHINE_KEYS
+from hicenv.design.reward import RewardWeights, reward
+from hicenv.design.space import DesignSpace
+from hicenv.errors import InputError
+from hicenv.sim.devices import PCMParams
+from hicenv.sim.trainer import MAX_SEED
+
+__all__ = ["HICDesignEnv", "HICDesignSeqEnv"]
+
+_OBS_CONTEXT = ("noise", "endurance_budget", "fidelity")
+_NOT_DETERMINED = (*MACHINE_KEYS, "cuda_graphs", "channels_last")
+"""Metrics the seed and the action do not determine: the machine's, the moment's, and the
+kernel settings the device picked."""
+
+
+class _DesignBase(gym.Env):
+    """What both environments share: context, backends, reward."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        space: DesignSpace | dict | None = None,
+        backend: str = "train",
+        budget: Any = "proxy",
+        dataset: str | None = None,
+        data_root: str | None = None,
+        table: Any = None,
+        noise: float | Sequence[float] | None = None,
+        size_weight: float = 0.5,
+        memory_weight: float = 0.0,
+        endurance_weight: float = 1.0,
+        endurance_budget: float | None = None,
+        retrains: int | None = None,
+        horizon: str | None = None,
+        compensate: bool = True,
+        failed_reward: float = -1.0,
+        train_seed: int | None = 0,
+        cache: Any = "default",
+        device: PCMParams | dict | None = None,
+        torch_device: str | None = None,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise InputError(f"backend must be one of {', '.join(repr(b) for b in BACKENDS)}, got {backend!r}")
+        if isinstance(device, str):
+            raise InputError(
+                f"device= is the PCM device model (PCMParams or a dict of its fields), got {device!r}; "
+                "the torch device is torch_device="
+            )
+        space = self._space(space, dataset, endurance_budget, device, retrains, horizon)
+        self.backend = backend
+        self._backend = make_backend(
+            backend,
+            budget=budget,
+            dataset=space.dataset,
+            data_root=data_root,
+            table=table,
+            cache=cache,
+            device=torch_device,
+        )
+        self.table = getattr(self._backend, "table", None)
+        self.budget = self._backend.budget
+        # The action space is what the backend covers (a table: its grid, narrowed by fixed fields).
+        self.space, held_noise = self._backend.covered(space, exact=self._space_given)
+        if held_noise is not None and not space.searches_noise:
+            noise = held_noise if noise is None else noise
+            levels = [noise] if isinstance(noise, (int, float)) else list(noise)
+            off = [v for v in levels if not any(abs(float(v) - t) < 1e-9 for t in held_noise)]
+            if off:
+                raise InputError(f"noise level(s) {off} are not in the lookup table (levels {list(held_noise)})")
+        space = self.space
+        self.weights = RewardWeights(size_weight, memory_weight, endurance_weight, compensate, failed_reward)
+        if train_seed is not None and (
+            not isinstance(train_seed, int) or isinstance(train_seed, bool) or not 0 <= train_seed < MAX_SEED
+        ):
+            raise InputError(f"train_seed must be an integer in [0, 2**32) or None, got {train_seed!r}")
+        self.train_seed = train_seed
+
+        # Device noise: the episode's context unless the space searches it.
+        if space.searches_noise:
+            self.noise_levels = None
+        else:
+            if noise is None:
+                noise = (0.5, 1.0, 1.5)
+            levels = [float(noise)] if isinstance(noise, (int, float)) else [float(v) for v in noise]
+            if not levels or any(not math.isfinite(v) or v < 0 for v in levels):
+                raise InputError(f"noise must be a value >= 0 or a list of them, got {noise!r}")
+            self.noise_levels = tuple(sorted(set(levels)))
+        self._context_obs = self._fixed_context()
+        self._noise = None
+        self._done = True
+        self.last_evaluation: dict = {}
+
+    def _space(self, space, dataset, endurance_budget, device, retrains, horizon) -> DesignSpace:
+        """The space as given (a dict is read), with the settings passed as keywords."""
+        if isinstance(space, dict):
+            space = DesignSpace.from_dict(space)
+        self._space_given = space is not None  # lookup mode: the given space exactly, else the table's grid
+        space = space or DesignSpace.default()
+        settings = {
+            k: v
+            for k, v in dict(
+                dataset=dataset, endurance_budget=endurance_budget, device=device, retrains=retrains, horizon=horizon
+            ).items()
+            if v is not None
+        }
+        return space.with_settings(**settings)
+
+    # -- context -----------------------------------------------------------------------
+    def _fixed_context(self) -> tuple[float, float]:
+        eb = min(max((math.log10(self.space.endurance_budget) + 9) / 9, 0.0), 1.0)
+        if self.budget is None:
+            fidelity = 0.0
+        else:
+            passes = (self.budget.train_images or 60_000) * self.budget.epochs
+            fidelity = min(max(math.log10(passes) / 7, 0.0), 1.0)
+        return eb, fidelity
+
+    def _noise_obs(self) -> float:
+        if self.noise_levels is None or len(self.noise_levels) == 1:
+            return 0.0
+        lo, hi = self.noise_levels[0], self.noise_levels[-1]
+        return (self._noise - lo) / (hi - lo)
+
+    def _context(self) -> np.ndarray:
+        return np.array([self._noise_obs(), *self._context_obs], dtype=np.float32)
+
+    def _start(self, seed: int | None) -> None:
+        super().reset(seed=seed)
+        if self.noise_levels is not None:
+            self._noise = float(self.noise_levels[int(self.np_random.integers(len(self.noise_levels)))])
+        self._seed = self.train_seed if self.train_seed is not None else int(self.np_random.integers(2**31 - 1))
+        self._done = False
+
+    # -- evaluation --------------------------------------------------------------------
+    def _evaluate(self, action) -> tuple[float, dict]:
+        context = {} if self.noise_levels is None else {"noise": self._noise}
+        config = self.space.decode(action, **context)
+        metrics, source = self._backend(config, self._seed)
+        metrics = copy.deepcopy(metrics)  # never hand out the table's or cache's objects
+        # What the seed and the action do not determine (wall-clock, where it came from)
+        # stays out of info, so that a step is reproducible; it is kept here instead.
+        self.last_evaluation = {
+            "source": source,
+            "cached": source == "cache",
+            **{k: metrics.pop(k, None) for k in _NOT_DETERMINED},
+        }
+        r = reward(metrics, self.weights, self.space.horizon, self.space.endurance_budget, self.space.retrains)
+        info = {**metrics, "config": config.to_dict(), "action": np.asarray(action).tolist(), "reward": r}
+        info["failed"] = bool(metrics.get("failed", False))
+        return float(r), info
+
+    def _check_running(self) -> None:
+        if self._done:
+            raise ResetNeeded("the episode has ended (or never started): call reset() before step()")
+
+
+class HICDesignEnv(_DesignBase):
+    """Choose one HIC design point per episode; the reward prices accuracy against size and wear.
+
+    ## Description
+
+    Each episode is one training run of ResNet-32 under hybrid in-memory computing
+    (Joshi et al., arXiv 2102.05271): the agent picks the bit split between binary
+    and multi-level PCM devices, the accumulator precision and the width multiplier;
+    the environment trains the network on the PCM simulator (or looks the point up in
+    a table of evaluated points) and ends the episode.
+
+    ## Action Space
+
+    ``MultiDiscrete(space.nvec)``: one index per knob of the design space, from 0,
+    in the order ``msb_bits, lsb_bits, acc_bits, width, lsb_encoding`` (then
+    ``noise`` and ``device.<field>`` knobs when the space searches them). With the
+    default space:
+
+    | index | knob         | values                        |
+    |-------|--------------|-------------------------------|
+    | 0     | msb_bits     | 1, 2, ..., 8                  |
+    | 1     | lsb_bits     | 1, 2, ..., 8                  |
+    | 2     | acc_bits     | 4, 6, 8, 12, 16, 32 (float)   |
+    | 3     | width        | 0.5, 0.75, ..., 2.0           |
+    | 4     | lsb_encoding | unsigned, differential        |
+
+    In lookup mode without ``space=`` the knobs and values are those the table
+    covers (the shipped table: unsigned only, so ``lsb_encoding`` is fixed there);
+    with ``space=`` they are the space's, every value of which the table must hold.
+
+    ## Observation Space
+
+    ``Box(0, 1, (3,), float32)``: the episode's context.
+
+    | index | meaning                                                            | min | max |
+    |-------|--------------------------------------------------------------------|-----|-----|
+    | 0     | device noise, scaled over the episode's noise levels (0 if fixed or a knob) | 0 | 1 |
+    | 1     | endurance budget, ``(log10(budget) + 9) / 9``                      | 0   | 1   |
+    | 2     | training fidelity, ``log10(images x epochs) / 7`` (0 in lookup mode) | 0 | 1   |
+
+    ## Rewards
+
+    ``accuracy(horizon) - size_weight * size_ratio - memory_weight * acc_bits_total/size_ref
+    - endurance_weight * max(0, endurance_fraction * retrains / endurance_budget - 1)``;
+    accuracy at the drift horizon, with global drift compensation when ``compensate``;
+    ``size_ratio`` is the model size over ``size_ref``, the FP32 network at width 1
+    (``reference_size_bits``), so width costs size.
+    A diverging training run gives ``failed_reward`` and ``info["failed"] = True``.
+
+    ## Starting State
+
+    ``reset`` draws the episode's device noise uniformly from ``noise`` (unless the
+    space searches it) and, when ``train_seed`` is None, the training seed; both from
+    ``np_random``.
+
+    ## Episode End
+
+    Terminated after the one step. Never truncated. A step after the end raises
+    ``gymnasium.error.ResetNeeded``.
+
+    ## Arguments
+
+    | kwarg | type | default | meaning |
+    |-------|------|---------|---------|
+    | space | DesignSpace or dict | ``DesignSpace.default()`` | knobs, fixed fields, episode settings |
+    | backend | str | ``"train"`` | ``"train"`` (the simulator) or ``"table"`` (lookup) |
+    | budget | str, dict or Budget | ``"proxy"`` | training budget (train backend) |
+    | dataset | str | space's (``"embedded"``) | dataset name or ``.npz`` path |
+    | data_root | str | None | folder of the dataset's files |
+    | table | path or DataFrame | shipped smoke table | lookup table (table backend) |
+    | noise | float or list | ``(0.5, 1.0, 1.5)`` (table: its levels) | device-noise levels drawn per episode |
+    | size_weight | float | 0.5 | weight of relative model size |
+    | memory_weight | float | 0.0 | weight of relative accumulator memory |
+    | endurance_weight | float | 1.0 | weight of wear beyond the budget |
+    | endurance_budget | float | 1e-3 | allowed fraction of endurance over the lifetime |
+    | retrains | int | 1000 | trainings in a lifetime (extrapolates wear) |
+    | horizon | str | ``"1y"`` | drift horizon: 0s, 1h, 1d, 1mo, 1y |
+    | compensate | bool | True | accuracy with global drift compensation |
+    | failed_reward | float | -1.0 | reward of a diverged run |
+    | train_seed | int or None | 0 | training seed; None draws one per episode |
+    | cache | path, "default" or None | ``"default"`` | shared SQLite result cache |
+    | device | PCMParams or dict | ``PCMParams()`` | device physics (``docs/hic.md``); fields by name |
+    | torch_device | str | None | torch device (cuda if available) |
+
+    >>> import gymnasium, hicenv
+    >>> env = gymnasium.make("hicenv/HICDesign-v0", backend="table")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape
+    (3,)
+    >>> obs, r, terminated, truncated, info = env.step(env.action_space.sample())
+    >>> terminated, truncated, "accuracy" in info
+    (True, False, True)
+
+    ## Info
+
+    ``step``'s info holds every metric of the evaluation (see the README) that the
+    seed and the action determine, the decoded ``config``, the ``action`` and the
+    ``reward``, so two steps from one seed give equal infos. What they do not
+    determine (wall-clock seconds, machine, ``source``: train, cache or table, and
+    ``cached``) is in ``env.unwrapped.last_evaluation``.
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.action_space = spaces.MultiDiscrete(self.space.nvec)
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(len(_OBS_CONTEXT),), dtype=np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._start(seed)
+        return self._context(), {"noise": self._noise}
+
+    def step(self, action):
+        self._check_running()
+        a = np.asarray(action)
+        if a.shape != self.action_space.shape:
+            raise InputError(
+                f"action must have shape {self.action_space.shape} (knobs {list(self.space.names)}), got {a.shape}"
+            )
+        if not np.issubdtype(a.dtype, np.integer):
+            if not (np.issubdtype(a.dtype, np.floating) and np.all(np.mod(a, 1) == 0)):
+                raise InputError(f"action must hold integer indices, got {a.tolist()}")
+            a = a.astype(np.int64)
+        if not self.action_space.contains(a.astype(self.action_space.dtype)):
+            raise InputError(
+                f"action {a.tolist()} is outside MultiDiscrete({self.space.nvec.tolist()}) "
+                f"(knobs {list(self.space.names)})"
+            )
+        r, info = self._evaluate(a)
+        self._done = True
+        return self._context(), r, True, False, info
+
+
+class HICDesignSeqEnv(_DesignBase):
+    """The same design, one knob per step, for agents that need a ``Discrete`` action (DQN).
+
+    ## Description
+
+    Step ``i`` chooses the value of knob ``i`` (the order of ``HICDesign-v0``'s
+    action: ``msb_bits, lsb_bits, acc_bits, width, lsb_encoding``, then ``noise``
+    and device knobs when searched); after the last knob the point
+    is evaluated exactly as in ``HICDesign-v0`` and the episode ends.
+
+    ## Action Space
+
+    ``Discrete(max(space.nvec))``: the value index of the current knob. An index past
+    the current knob's last value selects its last value (knobs differ in size).
+
+    ## Observation Space
+
+    ``Box(0, 1, (3 + n_knobs,), float32)``: the context of ``HICDesign-v0`` (indices
+    0-2), then for each knob ``(index + 1) / n_values`` once chosen and 0 before.
+
+    ## Rewards
+
+    0 until the last step; then the reward of ``HICDesign-v0``.
+
+    ## Starting State
+
+    As ``HICDesign-v0``, with no knob chosen.
+
+    ## Episode End
+
+    Terminated after ``n_knobs`` steps. Never truncated. A step after the end raises
+    ``gymnasium.error.ResetNeeded``.
+
+    ## Arguments
+
+    Those of ``HICDesign-v0``.
+
+    >>> import gymnasium, hicenv
+    >>> env = gymnasium.make("hicenv/HICDesignSeq-v0", backend="table")
+    >>> obs, info = env.reset(seed=0)
+    >>> done = False
+    >>> while not done:
+    ...     obs, r, done, truncated, info = env.step(0)
+    >>> info["config"]["msb_bits"] == min(env.unwrapped.space.knobs[0].values)
+    True
+
+    ## Info
+
+    Empty until the last step; then that of ``HICDesign-v0``.
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        n = len(self.space.knobs)
+        self.action_space = spaces.Discrete(int(self.space.nvec.max()))
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(len(_OBS_CONTEXT) + n,), dtype=np.float32)
+        self._choices: list[int] = []
+
+    def _obs(self) -> np.ndarray:
+        chosen = np.zeros(len(self.space.knobs), dtype=np.float32)
+        for i, c in enumerate(self._choices):
+            chosen[i] = (c + 1) / self.space.nvec[i]
+        return np.concatenate([self._context(), chosen]).astype(np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._start(seed)
+        self._choices = []
+        return self._obs(), {"noise": self._noise}
+
+    def step(self, action):
+        self._check_running()
+        a = np.asarray(action)
+        if a.shape != () or not np.issubdtype(a.dtype, np.integer) or not self.action_space.contains(int(a)):
+            raise InputError(f"action must be an integer in [0, {self.action_space.n - 1}], got {action!r}")
+        knob = len(self._choices)
+        self._choices.append(min(int(a), int(self.space.nvec[knob]) - 1))
+        if len(self._choices) < len(self.space.knobs):
+            return self._obs(), 0.0, False, False, {}
+        r, info = self._evaluate(np.array(self._choices))
+        self._done = True
+        return self._obs(), r, True, False, info

@@ -1,0 +1,79 @@
+"""The scalar reward of one evaluated design point, and the search objectives.
+
+    reward = accuracy(horizon)
+             - size_weight      * model_size_bits / reference_size_bits   (= size_ratio)
+             - memory_weight    * train_state_bits / reference_size_bits
+             - endurance_weight * max(0, wear / endurance_budget - 1)
+
+where ``wear = endurance_fraction * retrains`` extrapolates the most-cycled
+device's wear to the stated lifetime. Sizes are relative to one fixed reference,
+the FP32 network at width 1 (:func:`hicenv.sim.metrics.reference_size_bits`), so a
+wider network costs more: width trades against bits. A failed (diverged) run gets
+``failed_reward``. Every weight is a ``gymnasium.make`` kwarg of the environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from hicenv.errors import InputError
+
+__all__ = ["RewardWeights", "reward", "objectives", "horizon_accuracy", "wear"]
+
+
+@dataclass(frozen=True)
+class RewardWeights:
+    """Weights of the reward's terms."""
+
+    size_weight: float = 0.5
+    """Per unit of inference model size relative to the FP32 width-1 model (``size_ratio``)."""
+    memory_weight: float = 0.0
+    """Per unit of accumulator (training-only) memory relative to the FP32 width-1 model."""
+    endurance_weight: float = 1.0
+    """Per unit of relative excess of wear over the endurance budget."""
+    compensate: bool = True
+    """Read accuracy with global drift compensation."""
+    failed_reward: float = -1.0
+    """Reward of a run that diverged."""
+
+    def __post_init__(self) -> None:
+        for name in ("size_weight", "memory_weight", "endurance_weight"):
+            if getattr(self, name) < 0:
+                raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def horizon_accuracy(metrics: dict, horizon: str, compensate: bool = True) -> float | None:
+    """Accuracy after ``horizon`` of drift (None for a failed run)."""
+    if metrics.get("failed"):
+        return None
+    return metrics["accuracy_drift_gdc" if compensate else "accuracy_drift"][horizon]
+
+
+def wear(metrics: dict, retrains: int) -> float:
+    """Endurance fraction extrapolated to ``retrains`` trainings like this one."""
+    return float(metrics["endurance_fraction"]) * retrains
+
+
+def reward(metrics: dict, weights: RewardWeights, horizon: str, endurance_budget: float, retrains: int) -> float:
+    """The scalar reward (see the module docstring)."""
+    acc = horizon_accuracy(metrics, horizon, weights.compensate)
+    if acc is None:
+        return weights.failed_reward
+    ref = float(metrics["reference_size_bits"])
+    excess = max(0.0, wear(metrics, retrains) / endurance_budget - 1.0)
+    return (
+        acc
+        - weights.size_weight * float(metrics["size_ratio"])
+        - weights.memory_weight * metrics["train_state_bits"] / ref
+        - weights.endurance_weight * excess
+    )
+
+
+def objectives(metrics: dict, horizon: str, compensate: bool = True) -> tuple[float, float, float]:
+    """(accuracy at the horizon, model size relative to the FP32 width-1 model, endurance fraction); a failed
+    run scores accuracy 0 so that it is dominated rather than dropped."""
+    acc = horizon_accuracy(metrics, horizon, compensate)
+    return (0.0 if acc is None else acc, float(metrics["size_ratio"]), float(metrics["endurance_fraction"]))

@@ -1,0 +1,562 @@
+"""The proxy trainer: one design point and one budget in, measured metrics out.
+
+:func:`evaluate` trains ResNet (HIC or the FP32 baseline) on one dataset with one
+:class:`Budget`, then reads the trained devices at the drift horizons of
+:data:`hicenv.sim.devices.HORIZONS_S`, with and without global drift compensation.
+A diverging run returns metrics with ``failed=True`` instead of raising, so a
+search never dies of one bad point.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hicenv import __version__
+from hicenv.errors import InputError
+from hicenv.sim.config import HICConfig, check_known_fields
+from hicenv.sim.data import Batches, Dataset, load_dataset
+from hicenv.sim.fingerprint import sim_fingerprint
+from hicenv.sim.hybrid import HybridWeights
+from hicenv.sim.metrics import cycle_stats, model_size, reference_size_bits
+from hicenv.sim.model import hic_layer_names, resnet
+from hicenv.sim.result import CURVE_POINTS, HORIZONS_S, Result
+
+MAX_SEED = 2**32
+"""Seeds are in [0, MAX_SEED): what numpy's SeedSequence and every store accept."""
+
+__all__ = [
+    "Budget",
+    "BUDGETS",
+    "MAX_SEED",
+    "get_budget",
+    "evaluate",
+    "build",
+    "train_step",
+    "use_channels_last",
+    "use_onednn",
+]
+
+_SCHEDULES = ("onecycle", "step", "cosine")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The fidelity of one evaluation: how much data, how long, which recipe."""
+
+    name: str = "custom"
+    """Preset name, or ``custom``."""
+    train_images: int | None = None
+    """Training images used (a fixed subset, the same for every design point); None: all."""
+    epochs: int = 1
+    """Passes over the training images."""
+    test_images: int | None = None
+    """Test images for ``accuracy`` (a fixed subset); None: all."""
+    drift_test_images: int | None = 1000
+    """Test images for each drift horizon (a prefix of the test subset); None: all."""
+    batch_size: int = 128
+    """Mini-batch size."""
+    lr: float = 0.1
+    """Peak learning rate of SGD."""
+    schedule: str = "onecycle"
+    """``onecycle`` (linear warm-up, then linear decay to 0), ``cosine`` or ``step`` (x0.1 at 50% and 75%)."""
+    warmup: float = 0.2
+    """Fraction of the steps spent warming up (``onecycle`` only)."""
+    momentum: float = 0.9
+    """SGD momentum (Nesterov)."""
+    weight_decay: float = 5e-4
+    """L2 weight decay of SGD."""
+    label_smoothing: float = 0.0
+    """Label smoothing of the cross-entropy loss."""
+    augment: bool = True
+    """Random crop (4-pixel padding) and horizontal flip."""
+    depth: int = 32
+    """ResNet depth, 6n + 2 (32 for ResNet-32; tests use 8)."""
+
+    def __post_init__(self) -> None:
+        for name in ("train_images", "test_images", "drift_test_images"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int) or v < 1):
+                raise InputError(f"Budget.{name} must be a positive integer or None, got {v!r}")
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            raise InputError(f"Budget.epochs must be an integer >= 1, got {self.epochs!r}")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise InputError(f"Budget.batch_size must be an integer >= 1, got {self.batch_size!r}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise InputError(f"Budget.lr must be a finite number > 0, got {self.lr!r}")
+        if self.schedule not in _SCHEDULES:
+            raise InputError(f"Budget.schedule must be one of {_SCHEDULES}, got {self.schedule!r}")
+        if not 0 <= self.warmup < 1:
+            raise InputError(f"Budget.warmup must be in [0, 1), got {self.warmup}")
+        for name in ("warmup", "momentum", "weight_decay", "label_smoothing"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise InputError(f"Budget.{name} must be a finite number, got {v!r}")
+        if not 0 <= self.momentum < 1 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
+            raise InputError("Budget.momentum and label_smoothing must be in [0, 1), weight_decay >= 0")
+        if self.depth < 8 or (self.depth - 2) % 6:
+            raise InputError(f"Budget.depth must be 6n + 2 (8, 14, 20, 32, ...), got {self.depth}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def replace(self, **changes) -> Budget:
+        return replace(self, **changes)
+
+    def lr_at(self, step: int, total: int) -> float:
+        """Learning rate at ``step`` of ``total``."""
+        f = step / max(total, 1)
+        if self.schedule == "onecycle":
+            if f < self.warmup:
+                return self.lr * (0.1 + 0.9 * f / self.warmup)
+            return self.lr * max(0.0, 1 - (f - self.warmup) / (1 - self.warmup))
+        if self.schedule == "cosine":
+            return self.lr * 0.5 * (1 + math.cos(math.pi * f))
+        return self.lr * (0.1 ** ((f >= 0.5) + (f >= 0.75)))
+
+
+BUDGETS: dict[str, Budget] = {
+    "smoke": Budget(
+        name="smoke",
+        train_images=1024,
+        epochs=1,
+        test_images=512,
+        drift_test_images=256,
+        batch_size=32,
+        lr=0.1,
+        label_smoothing=0.1,
+        augment=False,
+    ),
+    "proxy": Budget(
+        # Chosen for how well it ranks designs (studies/paper/REPORT.md): over 18 design
+        # points its accuracy rank-correlated with a 60k-image x 2-epoch run at Spearman
+        # 0.69 and 0.87 on the seeds it was chosen on (0, 1), where lr 0.05 gave 0.38 and
+        # 0.76, but at 0.44 on the held-out seed 2; on the search's objective (accuracy
+        # after a year, compensated) at 0.88 +- 0.05 over the three. 2 CPU cores: FP32
+        # 48 s, HIC 4/4/8 61 s; seed 0: FP32 81.1%, HIC 4/4/8 77.3%.
+        name="proxy",
+        train_images=7500,
+        epochs=1,
+        test_images=3000,
+        drift_test_images=500,
+        batch_size=32,
+        lr=0.025,
+        label_smoothing=0.1,
+        augment=False,
+    ),
+    "full": Budget(
+        # He et al. 2016's CIFAR recipe (64k iterations at batch 128 is about 160
+        # epochs of 50k images), the recipe of the paper's ResNet-32.
+        name="full",
+        train_images=None,
+        epochs=160,
+        test_images=None,
+        drift_test_images=None,
+        batch_size=128,
+        lr=0.1,
+        schedule="step",
+        weight_decay=1e-4,
+    ),
+}
+"""Presets: ``smoke`` (tests, seconds), ``proxy`` (searches, about a minute on 2 CPU
+cores), ``full`` (the paper's recipe)."""
+
+
+def get_budget(budget: str | Budget | dict) -> Budget:
+    """Resolve a preset name, a dict of fields or a :class:`Budget`."""
+    if isinstance(budget, Budget):
+        return budget
+    if isinstance(budget, str):
+        if budget not in BUDGETS:
+            raise InputError(f"unknown budget {budget!r}; presets: {', '.join(BUDGETS)}")
+        return BUDGETS[budget]
+    if isinstance(budget, dict):
+        check_known_fields(Budget, budget)
+        return Budget(**budget)
+    raise InputError(f"budget must be a preset name, a dict or a Budget, got {type(budget).__name__}")
+
+
+def _resolve_device(device: str | torch.device | None) -> torch.device:
+    """The torch device to train on (None: CUDA if there is one); an unknown or absent one is refused."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise InputError(f"unknown torch device {device!r} (e.g. cpu, cuda, cuda:1): {e}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"torch device {device!r}: this PyTorch sees no CUDA device")
+    if dev.type not in ("cpu", "cuda", "mps", "xpu"):
+        raise InputError(f"torch device {device!r}: hicenv trains on cpu or cuda (mps, xpu untested)")
+    return dev
+
+
+def _fixed_subset(n_total: int, n: int | None, salt: int) -> np.ndarray:
+    """The first ``n`` of a permutation fixed by ``salt``: the same for every seed and point."""
+    perm = np.random.default_rng(salt).permutation(n_total)
+    return np.sort(perm[: n_total if n is None else min(n, n_total)])
+
+
+@torch.inference_mode()
+def _correct(model: nn.Module, batches: Batches) -> torch.Tensor:
+    """Per-image correctness (bool) over a split, in its order."""
+    model.eval()
+    out = torch.cat([model(xb).argmax(1) == yb for xb, yb in batches])
+    model.train()
+    return out
+
+
+def _accuracy(model: nn.Module, batches: Batches) -> float:
+    return _correct(model, batches).float().mean().item()
+
+
+def _provenance(device: torch.device) -> dict:
+    d = {
+        "sim_fingerprint": sim_fingerprint(),
+        "version": __version__,
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "machine": f"{platform.machine()} {platform.processor() or platform.system()}, "
+        f"{torch.get_num_threads()} torch threads",
+        "device": str(device),
+    }
+    if device.type == "cuda":
+        d["machine"] += ", " + torch.cuda.get_device_name(device)
+    return d
+
+
+def use_channels_last(width: float, device: torch.device) -> bool:
+    """Channels-last activations and weights: about 30% faster convolutions on this
+    CPU; on an H200 with CUDA graphs 1.4x (batch 128) to 3x (batch 1024) faster
+    training steps (benchmarks/gpu_check.py). Not where oneDNN is off (:func:`use_onednn`)."""
+    return device.type == "cuda" or (device.type == "cpu" and use_onednn(width, device))
+
+
+def use_onednn(width: float, device: torch.device) -> bool:
+    """Whether CPU convolutions may use oneDNN (mkldnn).
+
+    Not below 8 channels in the first stage (width < 0.5): there oneDNN's 1x1
+    convolution backward-weights kernel (torch 2.13, 2 threads) hung in a thread
+    barrier, every time at 4 channels and sometimes at 6, in either memory format.
+    Such tiny networks train on PyTorch's native kernels instead.
+    """
+    return device.type != "cpu" or round(16 * width) >= 8
+
+
+def build(
+    config: HICConfig,
+    budget: Budget,
+    in_channels: int,
+    num_classes: int,
+    device: torch.device,
+    g_model: torch.Generator,
+    g_dev: torch.Generator,
+    channels_last: bool | None = None,
+) -> tuple[nn.Module, HybridWeights | None, torch.optim.Optimizer]:
+    """The network, its HIC weights (None for the baseline) and the digital optimiser.
+
+    ``channels_last`` None picks :func:`use_channels_last`; benchmarks set it to measure it."""
+    cl = use_channels_last(config.width, device) if channels_last is None else channels_last
+    model = resnet(budget.depth, config.width, in_channels, num_classes, g_model)
+    model = model.to(device, memory_format=torch.channels_last if cl else torch.contiguous_format)
+    hw = None
+    if not config.fp32:
+        hw = HybridWeights.attach(model, hic_layer_names(model), config, g_dev, channels_last=cl)
+    opt = torch.optim.SGD(
+        model.parameters(),
+        lr=budget.lr,
+        momentum=budget.momentum,
+        nesterov=budget.momentum > 0,
+        weight_decay=budget.weight_decay,
+        fused=True if device.type == "cuda" else None,
+    )  # one kernel on CUDA
+    return model, hw, opt
+
+
+def graph_model(model: nn.Module, sample: torch.Tensor) -> nn.Module:
+    """Capture the training forward and backward of ``model`` in CUDA graphs.
+
+    ResNet-32 on a big GPU is bound by kernel launches, not arithmetic: a graph
+    replays its few hundred kernels in one launch. Inputs must keep ``sample``'s
+    shape (the trainer drops the last partial batch). Evaluation (``model.eval()``)
+    runs eagerly. The capture's warm-up passes would move the batch-norm running
+    statistics, so they are restored.
+    """
+    saved = {k: v.clone() for k, v in model.named_buffers()}
+    graphed = torch.cuda.make_graphed_callables(model, (sample,))
+    with torch.no_grad():
+        for k, v in graphed.named_buffers():
+            v.copy_(saved[k])
+    return graphed
+
+
+def train_step(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    hw: HybridWeights | None,
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+    label_smoothing: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One SGD step; for HIC the optimiser's update then goes through the devices.
+
+    Returns the batch's loss and its count of correct predictions (tensors, so the
+    caller decides when to synchronise)."""
+    logits = model(xb)
+    loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    if hw is not None:
+        hw.update()
+    return loss.detach(), (logits.detach().argmax(1) == yb).sum()
+
+
+def evaluate(
+    config: HICConfig | dict,
+    budget: str | Budget | dict = "proxy",
+    seed: int = 0,
+    dataset: str | Dataset = "embedded",
+    data_root: str | None = None,
+    device: str | torch.device | None = None,
+    progress: bool = False,
+    on_epoch: Callable[[int, dict], None] | None = None,
+    download: bool = False,
+    cuda_graphs: bool | None = None,
+) -> Result:
+    """Train one design point under one budget and return its metrics (:class:`Result`).
+
+    ``on_epoch(epoch, {"train_loss": ..., "accuracy": ...})`` is called after each
+    epoch (the test accuracy is measured only when it is given): the hook for
+    pruners. It may raise to stop the run. ``progress`` shows a bar on a terminal.
+    ``cuda_graphs`` (None: on for CUDA devices) replays each training forward and
+    backward as one CUDA graph (:func:`graph_model`). ``seed`` is in [0, 2**32).
+    """
+    config = HICConfig.from_dict(config) if isinstance(config, dict) else config
+    budget = get_budget(budget)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < MAX_SEED:
+        raise InputError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, data_root, download)
+    dev = _resolve_device(device)
+
+    with warnings.catch_warnings():  # flags() warns about Intel-GPU TF32 on every CPU build
+        warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")
+        with torch.backends.mkldnn.flags(enabled=use_onednn(config.width, dev)):
+            graphs = dev.type == "cuda" if cuda_graphs is None else bool(cuda_graphs)
+            if graphs and dev.type != "cuda":
+                raise InputError(f"cuda_graphs needs a CUDA device, got {dev}")
+            return _train_and_measure(config, budget, seed, ds, dev, progress, on_epoch, graphs)
+
+
+@dataclass
+class _Splits:
+    """The fixed training, test and drift-test subsets of one evaluation, as batches."""
+
+    train: Batches
+    test: Batches
+    drift_test: Batches
+    n_test: int
+    n_drift: int
+
+
+def _splits(ds: Dataset, budget: Budget, dev: torch.device, g_data: torch.Generator, cl: bool) -> _Splits:
+    tr = _fixed_subset(len(ds.y_train), budget.train_images, salt=1)
+    te = _fixed_subset(len(ds.y_test), budget.test_images, salt=2)
+    n_drift = len(te) if budget.drift_test_images is None else min(budget.drift_test_images, len(te))
+    train = Batches(
+        ds.x_train[tr],
+        ds.y_train[tr],
+        budget.batch_size,
+        dev,
+        shuffle=True,
+        augment=budget.augment,
+        drop_last=len(tr) >= budget.batch_size,
+        generator=g_data,
+        channels_last=cl,
+    )
+    eval_bs = max(budget.batch_size, 256)
+    test = Batches(ds.x_test[te], ds.y_test[te], eval_bs, dev, mean=train.mean, std=train.std, channels_last=cl)
+    drift_test = Batches(
+        ds.x_test[te[:n_drift]], ds.y_test[te[:n_drift]], eval_bs, dev, mean=train.mean, std=train.std, channels_last=cl
+    )
+    return _Splits(train, test, drift_test, len(te), n_drift)
+
+
+def _train_and_measure(
+    config: HICConfig, budget: Budget, seed: int, ds: Dataset, dev: torch.device, progress: bool, on_epoch, graphs: bool
+) -> Result:
+    """The body of :func:`evaluate`, under the convolution-kernel settings it picked."""
+    # Independent streams from one seed: init, data order and augmentation, devices.
+    s_model, s_data, s_dev = (int(s) for s in np.random.SeedSequence(seed).generate_state(3))
+    g_model = torch.Generator().manual_seed(s_model)
+    g_data = torch.Generator(dev).manual_seed(s_data)
+    g_dev = torch.Generator(dev).manual_seed(s_dev)
+    cl = use_channels_last(config.width, dev)
+    splits = _splits(ds, budget, dev, g_data, cl)
+
+    model, hw, opt = build(config, budget, ds.in_channels, ds.num_classes, dev, g_model, g_dev, channels_last=cl)
+    hic_names = hic_layer_names(model)
+    if graphs and splits.train.drop_last:
+        model = graph_model(model, splits.train.x[: budget.batch_size].clone())  # draws nothing from g_data
+
+    t_start = time.perf_counter()
+    run = _train(model, opt, hw, budget, splits, config, dev, progress, on_epoch)
+    train_seconds = time.perf_counter() - t_start
+
+    t_eval = time.perf_counter()
+    result: dict = {"failed": run.failed, "failure_reason": run.reason}
+    result.update(
+        _accuracies(model, hw, splits)
+        if not run.failed
+        else dict(accuracy=None, accuracy_drift=None, accuracy_drift_gdc=None)
+    )
+    result.update(
+        model_size(model, hic_names, config, reference_size_bits(budget.depth, ds.in_channels, ds.num_classes))
+    )
+    result.update(_wear(hw, hic_names))
+    images = run.steps * budget.batch_size
+    result.update(
+        train_loss=run.losses,
+        epoch_accuracy=run.epoch_accuracy,
+        learning_curve=_learning_curve(run),
+        steps=run.steps,
+        train_seconds=train_seconds,
+        eval_seconds=time.perf_counter() - t_eval,
+        images_per_second=images / train_seconds if train_seconds > 0 else None,
+        horizons_seconds=dict(HORIZONS_S),
+        config=config.to_dict(),
+        budget=budget.to_dict(),
+        dataset=ds.name,
+        dataset_fingerprint=ds.fingerprint,
+        train_images=len(splits.train.y),
+        test_images=splits.n_test,
+        drift_test_images=splits.n_drift,
+        seed=seed,
+        cuda_graphs=graphs,
+        channels_last=cl,
+        **_provenance(dev),
+    )
+    return result
+
+
+@dataclass
+class _Run:
+    """What training left: per-epoch and per-step records, and whether it diverged."""
+
+    losses: list[float]
+    epoch_accuracy: list[float]
+    step_loss: torch.Tensor
+    step_correct: torch.Tensor
+    steps: int = 0
+    failed: bool = False
+    reason: str | None = None
+
+
+def _train(
+    model, opt, hw, budget: Budget, splits: _Splits, config: HICConfig, dev: torch.device, progress: bool, on_epoch
+) -> _Run:
+    """Every epoch of SGD; stops at a non-finite epoch loss (the run has then failed)."""
+    train = splits.train
+    total_steps = budget.epochs * len(train)
+    run = _Run([], [], torch.zeros(total_steps, device=dev), torch.zeros(total_steps, device=dev))
+    bar = _progress_bar(total_steps, progress, f"{'fp32' if config.fp32 else 'hic'} w{config.width:g}")
+    for epoch in range(budget.epochs):
+        loss_sum = torch.zeros((), device=dev)  # summed in step order: the epoch's mean, as ever
+        for xb, yb in train:
+            for group in opt.param_groups:
+                group["lr"] = budget.lr_at(run.steps, total_steps)
+            loss, correct = train_step(model, opt, hw, xb, yb, budget.label_smoothing)
+            loss_sum += loss
+            run.step_loss[run.steps] = loss
+            run.step_correct[run.steps] = correct / yb.numel()
+            run.steps += 1
+            if bar is not None:
+                bar.update(1)
+        mean_loss = loss_sum.item() / max(len(train), 1)
+        run.losses.append(mean_loss)
+        if not math.isfinite(mean_loss):
+            run.failed, run.reason = True, f"training loss diverged (mean {mean_loss}) in epoch {epoch + 1}"
+            break
+        if bar is not None:
+            bar.set_postfix(epoch=epoch + 1, loss=f"{mean_loss:.3f}")
+        if on_epoch is not None:
+            run.epoch_accuracy.append(_accuracy(model, splits.test))
+            on_epoch(epoch, {"train_loss": mean_loss, "accuracy": run.epoch_accuracy[-1]})
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    if bar is not None:
+        bar.close()
+    return run
+
+
+def _learning_curve(run: _Run) -> dict[str, list[float]]:
+    """The steps run, cut into ``CURVE_POINTS`` equal parts (fewer if there are fewer steps):
+    the step at each part's end and the mean training loss and accuracy over it."""
+    n = run.steps
+    ends = sorted({math.ceil(n * (i + 1) / CURVE_POINTS) for i in range(CURVE_POINTS)} - {0})
+    loss, correct = run.step_loss[:n].double().cpu(), run.step_correct[:n].double().cpu()
+    curve: dict[str, list[float]] = {"steps": [], "train_loss": [], "train_accuracy": []}
+    start = 0
+    for end in ends:
+        curve["steps"].append(end)
+        curve["train_loss"].append(loss[start:end].mean().item())
+        curve["train_accuracy"].append(correct[start:end].mean().item())
+        start = end
+    return curve
+
+
+def _accuracies(model: nn.Module, hw: HybridWeights | None, splits: _Splits) -> dict:
+    """Test accuracy right after training, and the drift subset's at every horizon,
+    uncompensated and compensated (the drift subset is a prefix of the test subset)."""
+    state = hw.sample_drift_state() if hw is not None else None
+    if hw is not None:
+        hw.load(hw.read_at(0.0, state))
+    correct = _correct(model, splits.test)
+    at_t0 = correct[: splits.n_drift].float().mean().item()
+    drift, gdc = {}, {}
+    for h, t in HORIZONS_S.items():
+        if hw is None or t == 0:  # digital weights do not drift; compensation is 1 at t0
+            drift[h] = gdc[h] = at_t0
+            continue
+        hw.load(hw.read_at(t, state, compensate=False))
+        drift[h] = _accuracy(model, splits.drift_test)
+        hw.load(hw.read_at(t, state, compensate=True))
+        gdc[h] = _accuracy(model, splits.drift_test)
+    return {"accuracy": correct.float().mean().item(), "accuracy_drift": drift, "accuracy_drift_gdc": gdc}
+
+
+def _wear(hw: HybridWeights | None, hic_names: list[str]) -> dict:
+    """Write-erase statistics and HIC state of the devices (zeros for the baseline)."""
+    if hw is None:
+        return dict(
+            write_cycles=None,
+            max_write_cycles=0,
+            endurance_fraction=0.0,
+            msb_saturations=0,
+            saturated_codes=0,
+            hic_state_bytes_per_weight=0.0,
+        )
+    return {
+        **cycle_stats(hw.write_cycles(), hw.sizes, hic_names, hw.device_model.endurance_cycles),
+        "msb_saturations": int(hw.saturations),
+        "saturated_codes": hw.saturated_codes(),
+        "hic_state_bytes_per_weight": hw.state_bytes_per_weight(),
+    }
+
+
+def _progress_bar(total: int, enabled: bool, desc: str):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="step", file=sys.stderr, leave=False, dynamic_ncols=True)
