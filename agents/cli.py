@@ -415,6 +415,25 @@ def _paper(args) -> int:
     return report_main(args.rest)
 
 
+def _add_bench(sub) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="HIC-Bench: generate it (run) or compile the stored results (compile)",
+        description="HIC-Bench (studies/bench/): 'hicenv bench run' trains its points, resumably; "
+        "'hicenv bench compile' writes the shipped table and the surrogate's fit. "
+        "'hicenv bench run --help' lists the options.",
+        add_help=False,
+    )
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="run or compile, and its options")
+    p.set_defaults(func=_bench)
+
+
+def _bench(args) -> int:
+    from hicenv_agents.experiments.bench import main as bench_main
+
+    return bench_main(args.rest)
+
+
 def _summary(m: dict) -> str:
     cfg = m["config"]
     name = (
@@ -462,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_compare(sub)
     _add_table(sub)
     _add_paper(sub)
+    _add_bench(sub)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -14,17 +14,21 @@ Each result is the whole :class:`~hicenv.sim.result.Result` (accuracy at every
 horizon with and without compensation, write-cycle statistics, sizes, the learning
 curve, seconds, machine and the simulator's fingerprint), one JSON line as it
 finishes (:mod:`hicenv_agents.experiments.runner`): generation stops and resumes
-across runs and machines. ``python -m hicenv_agents.experiments.bench --help``.
+across runs and machines (``hicenv bench run``); ``hicenv bench compile`` makes the
+shipped table and the surrogate's fit from them.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from hicenv.design.space import DesignSpace
+from hicenv.errors import InputError
 from hicenv.sim.trainer import BUDGETS, Budget
 from hicenv_agents.experiments.runner import run_tasks
 
@@ -60,33 +64,67 @@ def sobol_points(n: int = N_POINTS, space: DesignSpace | None = None, seed: int 
     return list(points.values())
 
 
+LADDER: dict[str, Budget] = {
+    "smoke": BUDGETS["smoke"],
+    "ladder-30k": BUDGETS["proxy"].replace(
+        name="ladder-30k", train_images=30000, test_images=None, drift_test_images=2000
+    ),
+}
+"""Rungs of the fidelity ladder besides the bench's own (``proxy``), run on the first
+:data:`SEED_POINTS` Sobol points: ``smoke`` on the embedded subset (seeds 0-2), and
+``ladder-30k``, the proxy's recipe on 30,000 full Fashion-MNIST images with every test
+image (seeds 0 and 1: the top rung's own seed-to-seed ceiling)."""
+LADDER_SEEDS = {"smoke": (0, 1, 2), "ladder-30k": (0, 1)}
+
+
+def _task(p: dict, budget: Budget, seed: int, kind: str, fp: str) -> dict:
+    from hicenv.sim.fingerprint import sim_fingerprint
+
+    return {
+        "label": p["label"],
+        "config": p["config"],
+        "set": p["set"],
+        "kind": kind,
+        "budget": budget.to_dict(),
+        "budget_name": budget.name,
+        "seed": seed,
+        "sim_fingerprint": sim_fingerprint(),
+        "dataset_fingerprint": fp,
+    }
+
+
 def tasks(
-    n: int = N_POINTS, budget: Budget = BENCH_BUDGET, with_panel: bool = True, seed_points: int = SEED_POINTS
+    n: int = N_POINTS,
+    budget: Budget = BENCH_BUDGET,
+    with_panel: bool = True,
+    seed_points: int = SEED_POINTS,
+    full_data: str | None = None,
 ) -> list[dict]:
     """Every bench run, in the order that keeps a partial bench useful: the Sobol points
-    at seed 0, the panel at seed 0, then the extra seeds on the first ``seed_points``."""
+    at seed 0, the panel at seed 0, the extra seeds on the first ``seed_points``, then
+    the ladder's rungs on those (``ladder-30k`` only when ``full_data``, a Fashion-MNIST
+    folder, is given)."""
     from hicenv.sim.data import load_dataset
-    from hicenv.sim.fingerprint import sim_fingerprint
     from hicenv_agents.experiments.paper import PANEL
 
     sobol = sobol_points(n)
     panel = [{**p, "set": "panel"} for p in PANEL] if with_panel else []
-    runs = [(p, 0) for p in sobol + panel] + [(p, s) for s in EXTRA_SEEDS for p in sobol[:seed_points]]
     fp = load_dataset("embedded").fingerprint
-    return [
-        {
-            "label": p["label"],
-            "config": p["config"],
-            "set": p["set"],
-            "kind": "proxy",
-            "budget": budget.to_dict(),
-            "budget_name": budget.name,
-            "seed": seed,
-            "sim_fingerprint": sim_fingerprint(),
-            "dataset_fingerprint": fp,
-        }
-        for p, seed in runs
+    out = [_task(p, budget, 0, "proxy", fp) for p in sobol + panel]
+    out += [_task(p, budget, s, "proxy", fp) for s in EXTRA_SEEDS for p in sobol[:seed_points]]
+    out += [
+        _task({**p, "set": "ladder"}, LADDER["smoke"], s, "proxy", fp)
+        for s in LADDER_SEEDS["smoke"]
+        for p in sobol[:seed_points]
     ]
+    if full_data is not None:
+        full = load_dataset("fashion-mnist", full_data).fingerprint
+        out += [
+            _task({**p, "set": "ladder"}, LADDER["ladder-30k"], s, "long", full)
+            for s in LADDER_SEEDS["ladder-30k"]
+            for p in sobol[:seed_points]
+        ]
+    return out
 
 
 def run(
@@ -96,24 +134,95 @@ def run(
     threads: int | None = None,
     device: str | None = None,
     deadline_s: float | None = None,
+    data_root: str | None = None,
 ) -> int:
-    """Train every bench run not yet in ``out``; returns how many are left."""
-    return run_tasks(out, tasks(n), device=device, workers=workers, deadline_s=deadline_s, threads=threads)
+    """Train every bench run not yet in ``out`` (the ladder's top rung only with
+    ``data_root``, the full Fashion-MNIST folder); returns how many are left."""
+    return run_tasks(
+        out,
+        tasks(n, full_data=data_root),
+        dataset="fashion-mnist",
+        data_root=data_root,
+        device=device,
+        workers=workers,
+        deadline_s=deadline_s,
+        threads=threads,
+    )
+
+
+def compile_bench(
+    results: list[str],
+    out: str | Path = "hicenv/_data/bench.csv",
+    fit: str | Path | None = "hicenv/_data/bench_surrogate.json",
+) -> pd.DataFrame:
+    """The bench's stored results (``results`` folders) as one table (:func:`hicenv.rows.flatten`
+    plus ``label``, ``set``, ``kind``) at ``out``: the bench's own points only (the Sobol
+    sample and the panel at the bench budget), and the surrogate's fitted kernel
+    hyperparameters at ``fit`` (None: not fitted)."""
+    from hicenv.design.surrogate import Surrogate
+    from hicenv.output import write_table
+    from hicenv.rows import flatten
+    from hicenv_agents.experiments.runner import load_results
+
+    rows = [
+        r
+        for d in results
+        for r in load_results(d)
+        if r.get("set") in ("sobol", "panel") and r.get("budget_name") == BENCH_BUDGET.name and not r.get("failed")
+    ]
+    if not rows:
+        raise InputError(f"no bench results in {', '.join(map(str, results))}")
+    df = pd.DataFrame(
+        [{"label": r["label"], "set": r["set"], "kind": r.get("kind", "proxy"), **flatten(r)} for r in rows]
+    )
+    df = df.sort_values(["set", "label", "seed"], kind="stable").reset_index(drop=True)
+    write_table(df, out)
+    if fit is not None:
+        Surrogate(df).save(fit)
+    return df
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m hicenv_agents.experiments.bench",
-        description="Generate HIC-Bench (resumable: rerun to continue).",
+        prog="hicenv bench",
+        description="HIC-Bench: generate it (run; resumable: rerun to continue) or compile the stored "
+        "results into the shipped table and the surrogate's fit (compile).",
     )
-    ap.add_argument("--out", default="studies/bench/results", help="folder of result files (JSON lines)")
-    ap.add_argument("--points", type=int, default=N_POINTS, help="Sobol points")
+    ap.add_argument("action", choices=["run", "compile"])
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="run: folder of result files (default studies/bench/results); "
+        "compile: the table (default hicenv/_data/bench.csv)",
+    )
+    ap.add_argument(
+        "--results",
+        action="append",
+        default=None,
+        help="compile: a folder of results (repeatable; default studies/bench/results)",
+    )
+    ap.add_argument(
+        "--fit",
+        default="hicenv/_data/bench_surrogate.json",
+        help="compile: where the surrogate's fitted hyperparameters go",
+    )
+    ap.add_argument("--points", type=int, default=N_POINTS, help="run: Sobol points")
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=None, help="torch threads per worker")
+    ap.add_argument("--threads", type=int, default=None, help="run: torch threads per worker")
     ap.add_argument("--device", default=None)
-    ap.add_argument("--deadline", type=float, default=None, help="stop after this many seconds")
+    ap.add_argument("--deadline", type=float, default=None, help="run: stop after this many seconds")
+    ap.add_argument(
+        "--data-root",
+        default=None,
+        help="run: the full Fashion-MNIST folder, for the ladder's top rung (skipped without it)",
+    )
     a = ap.parse_args(argv)
-    left = run(a.out, a.points, a.workers, a.threads, a.device, a.deadline)
+    if a.action == "compile":
+        out = a.out or "hicenv/_data/bench.csv"
+        df = compile_bench(a.results or ["studies/bench/results"], out, a.fit)
+        print(f"{len(df)} results of {len(df[['set', 'label']].drop_duplicates())} points -> {out}")
+        return 0
+    left = run(a.out or "studies/bench/results", a.points, a.workers, a.threads, a.device, a.deadline, a.data_root)
     return 0 if left == 0 else 3
 
 

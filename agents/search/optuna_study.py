@@ -210,7 +210,13 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
     weights = spec.reward_weights()
     budget = spec.get_budget()
     backend = make_backend(
-        spec.backend, budget=budget, dataset=space.dataset, table=spec.table, cache=cache, device=device
+        spec.backend,
+        budget=budget,
+        dataset=space.dataset,
+        table=spec.table,
+        bench=spec.bench,
+        cache=cache,
+        device=device,
     )
 
     def objective(trial: optuna.Trial):

@@ -8,8 +8,9 @@ Keys (all optional but ``trials``; unknown keys are an error)::
     seed = 0                  # sampler seed
     mode = "multi"            # multi: (accuracy, size, wear); reward: the env's scalar
     pruner = "none"           # reward mode only: none, median, halving
-    backend = "train"         # train (the simulator) or table (lookup)
+    backend = "train"         # train (the simulator), table (lookup) or surrogate (HIC-Bench's)
     table = "..."             # lookup table (table backend; default: the shipped one)
+    bench = "..."             # compiled HIC-Bench (surrogate backend; default: the shipped one)
     budget = "proxy"          # budget preset, or a table of Budget fields
     dataset = "embedded"
     noise = 1.0               # device noise when it is not a knob
@@ -70,6 +71,7 @@ class StudySpec:
     pruner: str = "none"
     backend: str = "train"
     table: str | None = None
+    bench: str | None = None
     budget: Any = "proxy"
     dataset: str = "embedded"
     noise: float = 1.0

@@ -16,28 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from hicenv.design.backend import Backend
 from hicenv.design.cache import cached_evaluate, resolve_cache
 from hicenv.design.space import DesignSpace
+from hicenv.design.surrogate import SurrogateBackend
 from hicenv.errors import InputError
 from hicenv.sim.config import HICConfig
 
 __all__ = ["Backend", "TrainBackend", "TableBackend", "BACKENDS", "make_backend"]
-
-
-class Backend:
-    """Design point -> metrics. Subclasses implement :meth:`__call__`."""
-
-    name = "backend"
-    budget = None
-    """The training budget behind the answers (None: not training)."""
-
-    def __call__(self, config: HICConfig, seed: int, on_epoch=None) -> tuple[dict, str]:
-        raise NotImplementedError
-
-    def covered(self, space: DesignSpace, exact: bool) -> tuple[DesignSpace, tuple | None]:
-        """The space searches run over with this backend, and the noise levels it holds
-        (None: any). ``exact``: ``space`` as given, else what the backend covers of it."""
-        return space, None
 
 
 class TrainBackend(Backend):
@@ -95,13 +81,15 @@ class TableBackend(Backend):
 BACKENDS: dict[str, type[Backend]] = {
     "train": TrainBackend,
     "table": TableBackend,
+    "surrogate": SurrogateBackend,
 }
 """Backends by name (``backend=`` of the environments, ``backend`` of study files)."""
 
 
 def make_backend(name: str, **options: Any) -> Backend:
     """The backend ``name`` with its options (``budget``, ``dataset``, ``data_root``, ``cache``,
-    ``device`` for ``train``; ``table`` for ``table``); options another backend takes are ignored."""
+    ``device`` for ``train``; ``table`` for ``table``; ``bench`` for ``surrogate``); options
+    another backend takes are ignored."""
     if name not in BACKENDS:
         raise InputError(f"backend must be one of {', '.join(repr(b) for b in BACKENDS)}, got {name!r}")
     return BACKENDS[name](**options)

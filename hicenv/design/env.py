@@ -46,6 +46,7 @@ class _DesignBase(gym.Env):
         dataset: str | None = None,
         data_root: str | None = None,
         table: Any = None,
+        bench: Any = None,
         noise: float | Sequence[float] | None = None,
         size_weight: float = 0.5,
         memory_weight: float = 0.0,
@@ -75,6 +76,7 @@ class _DesignBase(gym.Env):
             dataset=space.dataset,
             data_root=data_root,
             table=table,
+            bench=bench,
             cache=cache,
             device=torch_device,
         )
@@ -240,11 +242,12 @@ class HICDesignEnv(_DesignBase):
     | kwarg | type | default | meaning |
     |-------|------|---------|---------|
     | space | DesignSpace or dict | ``DesignSpace.default()`` | knobs, fixed fields, episode settings |
-    | backend | str | ``"train"`` | ``"train"`` (the simulator) or ``"table"`` (lookup) |
+    | backend | str | ``"train"`` | ``"train"`` (the simulator), ``"table"`` (lookup) or ``"surrogate"`` (HIC-Bench's) |
     | budget | str, dict or Budget | ``"proxy"`` | training budget (train backend) |
     | dataset | str | space's (``"embedded"``) | dataset name or ``.npz`` path |
     | data_root | str | None | folder of the dataset's files |
     | table | path or DataFrame | shipped smoke table | lookup table (table backend) |
+    | bench | path or DataFrame | shipped HIC-Bench | compiled bench (surrogate backend) |
     | noise | float or list | ``(0.5, 1.0, 1.5)`` (table: its levels) | device-noise levels drawn per episode |
     | size_weight | float | 0.5 | weight of relative model size |
     | memory_weight | float | 0.0 | weight of relative accumulator memory |

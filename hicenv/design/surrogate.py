@@ -1,0 +1,351 @@
+"""The surrogate backend: HIC-Bench's stored results, fitted, for every point of a space.
+
+HIC-Bench (``agents/experiments/bench.py``, shipped as ``hicenv/_data/bench.csv``)
+holds ``proxy``-fidelity results over a space-filling sample of the default design
+space. :class:`Surrogate` fits one Gaussian process per target (scikit-learn;
+ARD Matern 5/2 kernel with length scales of at least half a standard deviation,
+plus a linear kernel and white noise, on standardised features) and predicts a
+mean and a standard deviation:
+
+* features: ``msb_bits``, ``lsb_bits``, log2 of ``acc_bits`` (the float-32
+  accumulator at 32 bits is the top of that scale), ``width``, ``lsb_encoding``
+  (differential = 1) and ``noise``;
+* targets (:data:`TARGETS`): accuracy right after training and at every drift
+  horizon with and without compensation, and log10(1 + the most-written device's
+  write cycles); seeds of one point are averaged first.
+
+Sizes are computed, not learned (:func:`hicenv.sim.metrics.model_size` on the meta
+device), and so is the endurance fraction from the predicted cycles. The FP32
+baseline is interpolated in width between the bench's FP32 rows. A query outside
+the range the bench covers is refused, naming the knob and the range.
+
+:class:`SurrogateBackend` precomputes every point of the space it is asked to
+cover (one batched prediction), so a step is a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hicenv.design.backend import Backend
+from hicenv.design.space import KNOBS, DesignSpace
+from hicenv.errors import InputError
+from hicenv.rows import drift_columns
+from hicenv.sim.config import HICConfig
+from hicenv.sim.result import HORIZONS_S
+
+__all__ = ["SHIPPED_BENCH", "TARGETS", "FEATURES", "Surrogate", "SurrogateBackend", "load_bench"]
+
+SHIPPED_BENCH = Path(__file__).parents[1] / "_data" / "bench.csv"
+"""The compiled HIC-Bench (``python -m hicenv_agents.experiments.bench compile``)."""
+SHIPPED_FIT = Path(__file__).parents[1] / "_data" / "bench_surrogate.json"
+"""The surrogate's kernel hyperparameters fitted on the shipped bench (so loading it takes milliseconds)."""
+TARGETS = ("accuracy", *drift_columns(), "log_max_write_cycles")
+"""What the surrogate predicts: accuracies (fractions) and log10(1 + max write cycles)."""
+FEATURES = ("msb_bits", "lsb_bits", "log2_acc_bits", "width", "differential", "noise")
+"""The model's inputs, computed from a design point (:func:`_features`)."""
+_REQUIRED = (*KNOBS, "fp32", "budget", "seed", "accuracy", *drift_columns(), "max_write_cycles")
+_WARNED: set[str] = set()
+
+
+def load_bench(source: str | os.PathLike | pd.DataFrame | None = None) -> pd.DataFrame:
+    """The bench's successful rows (a compiled CSV or Parquet, or a DataFrame); a file
+    that is missing, unreadable or lacks a column is refused with its path named."""
+    if isinstance(source, pd.DataFrame):
+        df, name = source.copy(), "DataFrame"
+    else:
+        path = Path(SHIPPED_BENCH if source is None else source)
+        if not path.is_file():
+            raise InputError(f"bench {path} does not exist")
+        try:
+            df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        except Exception as e:  # pandas' and pyarrow's many parse errors
+            raise InputError(f"bench {path} cannot be read as a table: {str(e).splitlines()[0]}") from None
+        name = str(path)
+    missing = [c for c in _REQUIRED if c not in df.columns]
+    if missing:
+        raise InputError(f"bench {name} lacks column(s) {missing}: not a compiled HIC-Bench")
+    _say_if_foreign(df, name)
+    ok = ~df["failed"].astype(bool) if "failed" in df.columns else pd.Series(True, index=df.index)
+    df = df[ok].reset_index(drop=True)
+    if df.empty:
+        raise InputError(f"bench {name} has no successful rows")
+    df.attrs["source"] = name
+    return df
+
+
+def _say_if_foreign(df: pd.DataFrame, name: str) -> None:
+    from hicenv.sim.fingerprint import sim_fingerprint
+
+    made = sorted({str(v) for v in df.get("sim_fingerprint", pd.Series(["unknown"])).dropna()})
+    if made != [sim_fingerprint()] and name not in _WARNED:
+        _WARNED.add(name)
+        warnings.warn(
+            f"bench {name} was made by simulator code {', '.join(made)}, not the running "
+            f"{sim_fingerprint()}: its numbers are that code's",
+            stacklevel=4,
+        )
+
+
+def _features(rows: pd.DataFrame) -> np.ndarray:
+    return np.column_stack(
+        [
+            rows["msb_bits"].astype(float),
+            rows["lsb_bits"].astype(float),
+            np.log2(rows["acc_bits"].astype(float)),
+            rows["width"].astype(float),
+            (rows["lsb_encoding"] == "differential").astype(float),
+            rows["noise"].astype(float),
+        ]
+    )
+
+
+def _targets(rows: pd.DataFrame) -> np.ndarray:
+    acc = rows[["accuracy", *drift_columns()]].astype(float).to_numpy()
+    return np.column_stack([acc, np.log10(1 + rows["max_write_cycles"].astype(float).to_numpy())])
+
+
+def _per_point(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per design point: the targets' mean over seeds, and how many seeds."""
+    t = pd.DataFrame(_targets(df), columns=list(TARGETS), index=df.index)
+    keyed = pd.concat([df[list(KNOBS)].reset_index(drop=True), t.reset_index(drop=True)], axis=1)
+    out = keyed.groupby(list(KNOBS), sort=True, as_index=False).mean()
+    out["seeds"] = keyed.groupby(list(KNOBS), sort=True).size().to_numpy()
+    return out
+
+
+class Surrogate:
+    """Gaussian processes over the bench's HIC points, one per target; FP32 by width."""
+
+    def __init__(
+        self,
+        bench: str | os.PathLike | pd.DataFrame | None = None,
+        seed: int = 0,
+        fitted: str | os.PathLike | dict | None = None,
+    ) -> None:
+        df = load_bench(bench)
+        self.source = df.attrs["source"]
+        fp32 = df["fp32"].astype(bool)
+        self.points = _per_point(df[~fp32])
+        if len(self.points) < 8:
+            raise InputError(f"bench {self.source} has {len(self.points)} HIC points; the surrogate needs 8 or more")
+        self.fp32 = _per_point(df[fp32]).sort_values("width") if fp32.any() else None
+        self.budget = df["budget"].iloc[0]
+        self.ranges = {k: self._range(k) for k in KNOBS}
+        x = _features(self.points)
+        self._mu, self._sd = x.mean(0), x.std(0) + 1e-12
+        self.digest = _digest(self.points)
+        theta = _fitted_theta(fitted, self.digest, bench)
+        self.models = [self._fit(x, self.points[t].to_numpy(), seed, theta.get(t)) for t in TARGETS]
+
+    def theta(self) -> dict:
+        """The fitted kernel hyperparameters (log scale) of each target, and the digest of
+        the points they were fitted on: :meth:`save` writes them, ``fitted=`` reads them."""
+        return {"digest": self.digest, "theta": {t: m.kernel_.theta.tolist() for t, m in zip(TARGETS, self.models)}}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`theta` as JSON (atomically)."""
+        import json
+
+        from hicenv.output import write_atomically
+
+        return write_atomically(path, lambda tmp: tmp.write_text(json.dumps(self.theta(), indent=1) + "\n"))
+
+    def _range(self, knob: str) -> tuple:
+        values = self.points[knob]
+        if knob == "lsb_encoding":
+            return tuple(sorted(set(values)))
+        return float(values.min()), float(values.max())
+
+    def _fit(self, x: np.ndarray, y: np.ndarray, seed: int, theta: list | None = None):
+        """One GP; with ``theta`` (stored hyperparameters) no optimisation: a Cholesky, milliseconds."""
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import ConstantKernel, DotProduct, Matern, WhiteKernel
+
+        # A linear trend (extrapolates along a knob) plus smooth local structure; length scales
+        # of at least 0.5 standard deviations, or a few levels per knob are memorised, not learned.
+        matern = Matern(length_scale=np.ones(x.shape[1]), length_scale_bounds=(0.5, 1e3), nu=2.5)
+        kernel = ConstantKernel(1.0) * matern + ConstantKernel(0.1) * DotProduct(1.0) + WhiteKernel(1e-2)
+        if theta is not None:
+            kernel = kernel.clone_with_theta(np.asarray(theta))
+        gp = GaussianProcessRegressor(
+            kernel,
+            normalize_y=True,
+            n_restarts_optimizer=2,
+            random_state=seed,
+            optimizer=None if theta is not None else "fmin_l_bfgs_b",
+        )
+        with warnings.catch_warnings():  # a length scale at its bound is a fact about the data, not an error
+            warnings.simplefilter("ignore")
+            return gp.fit((x - self._mu) / self._sd, y)
+
+    def check(self, rows: pd.DataFrame) -> None:
+        """Refuse a point outside what the bench covers, naming the knob and the range."""
+        for knob, covered in self.ranges.items():
+            values = rows[knob]
+            if knob == "lsb_encoding":
+                off = sorted(set(values) - set(covered))
+            else:
+                lo, hi = covered
+                off = sorted({float(v) for v in values if not lo - 1e-9 <= float(v) <= hi + 1e-9})
+            if off:
+                raise InputError(f"{knob}={off} is outside bench {self.source} (it covers {_shown(covered)})")
+
+    def predict(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of every target (columns in :data:`TARGETS` order)."""
+        self.check(rows)
+        x = (_features(rows) - self._mu) / self._sd
+        out = [m.predict(x, return_std=True) for m in self.models]
+        return np.column_stack([o[0] for o in out]), np.column_stack([o[1] for o in out])
+
+    def predict_fp32(self, width: float) -> np.ndarray:
+        """The FP32 baseline's targets at ``width``, interpolated between the bench's widths."""
+        if self.fp32 is None:
+            raise InputError(f"bench {self.source} holds no FP32 rows")
+        lo, hi = self.fp32["width"].min(), self.fp32["width"].max()
+        if not lo - 1e-9 <= width <= hi + 1e-9:
+            raise InputError(f"width={width} is outside the FP32 rows of bench {self.source} ({lo:g} to {hi:g})")
+        return np.array([np.interp(width, self.fp32["width"], self.fp32[t]) for t in TARGETS])
+
+    def kfold(self, k: int = 5, seed: int = 0) -> pd.DataFrame:
+        """Spearman and Kendall of each target on points the model was not fitted on: the
+        points split into ``k`` folds at random, each predicted by a model of the others."""
+        from scipy.stats import kendalltau, spearmanr
+
+        n = len(self.points)
+        if n < 2 * k:
+            raise InputError(f"{k}-fold needs {2 * k} points or more, the bench has {n}")
+        fold = np.random.default_rng(seed).permutation(n) % k
+        x = _features(self.points)  # _fit standardises (with the whole bench's scale, as the model does)
+        y = self.points[list(TARGETS)].to_numpy()
+        pred = np.zeros_like(y)
+        for f in range(k):
+            train, test = fold != f, fold == f
+            for j in range(len(TARGETS)):
+                pred[test, j] = self._fit(x[train], y[train, j], seed).predict((x[test] - self._mu) / self._sd)
+        rows = [
+            {
+                "target": t,
+                "points": n,
+                "spearman": spearmanr(y[:, j], pred[:, j])[0],
+                "kendall": kendalltau(y[:, j], pred[:, j])[0],
+                "rmse": float(np.sqrt(np.mean((y[:, j] - pred[:, j]) ** 2))),
+            }
+            for j, t in enumerate(TARGETS)
+        ]
+        return pd.DataFrame(rows).set_index("target")
+
+
+def _digest(points: pd.DataFrame) -> str:
+    """What the fit depends on: the per-point targets, hashed."""
+    import hashlib
+
+    return hashlib.sha256(pd.util.hash_pandas_object(points.round(12), index=False).values.tobytes()).hexdigest()[:16]
+
+
+def _fitted_theta(fitted, digest: str, bench) -> dict:
+    """Stored hyperparameters for these points, or {} (fit afresh): ``fitted`` is a dict, a
+    JSON file, or None for the shipped one beside the shipped bench."""
+    import json
+
+    if fitted is None:
+        if bench is not None or not SHIPPED_FIT.is_file():
+            return {}
+        fitted = SHIPPED_FIT
+    if not isinstance(fitted, dict):
+        try:
+            fitted = json.loads(Path(fitted).read_text())
+        except (OSError, ValueError) as e:
+            raise InputError(f"surrogate fit {fitted} cannot be read: {e}") from None
+    if fitted.get("digest") != digest:
+        warnings.warn("the stored surrogate fit is of other bench points: fitting afresh", stacklevel=4)
+        return {}
+    return fitted.get("theta", {})
+
+
+def _shown(covered) -> str:
+    return ", ".join(covered) if isinstance(covered[0], str) else f"{covered[0]:g} to {covered[1]:g}"
+
+
+@cache
+def _sizes(width: float, fp32: bool, msb: int, lsb: int, acc: int, encoding: str) -> dict:
+    """Model size and device counts, computed on the meta device (ResNet-32, one input
+    channel, 10 classes: the embedded Fashion-MNIST the bench trains on)."""
+    import torch
+
+    from hicenv.sim.metrics import model_size, reference_size_bits
+    from hicenv.sim.model import ResNet, hic_layer_names
+
+    config = HICConfig(msb_bits=msb, lsb_bits=lsb, acc_bits=acc, width=width, fp32=fp32, lsb_encoding=encoding)
+    with torch.device("meta"):
+        net = ResNet(32, width, 1, 10)
+    return model_size(net, hic_layer_names(net), config, reference_size_bits(32, 1, 10))
+
+
+class SurrogateBackend(Backend):
+    """The bench's surrogate as a backend (``backend="surrogate"``; ``bench=`` a compiled
+    bench file or DataFrame, default the shipped one). Answers carry ``surrogate_std``:
+    each target's predictive standard deviation."""
+
+    name = "surrogate"
+
+    def __init__(self, bench=None, **_) -> None:
+        self.surrogate = bench if isinstance(bench, Surrogate) else Surrogate(bench)
+        self._answers: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def covered(self, space: DesignSpace, exact: bool) -> tuple[DesignSpace, tuple | None]:
+        other = [n for n in space.names if n not in KNOBS]
+        if other:
+            raise InputError(f"the surrogate answers the knobs {list(KNOBS)}, not {other}: use the train backend")
+        points = pd.DataFrame([{k: getattr(c, k) for k in KNOBS} for c in space.points()])
+        if len(points) <= 100_000:  # one batched prediction: every step is then a lookup
+            self._remember(points)
+        else:
+            self.surrogate.check(points)
+        return space, None
+
+    def _remember(self, points: pd.DataFrame) -> None:
+        mean, sd = self.surrogate.predict(points)
+        for i, key in enumerate(points.itertuples(index=False)):
+            self._answers[_key(key)] = (mean[i], sd[i])
+
+    def __call__(self, config: HICConfig, seed: int, on_epoch=None) -> tuple[dict, str]:
+        if config.fp32:
+            mean, sd = self.surrogate.predict_fp32(config.width), np.full(len(TARGETS), np.nan)
+        else:
+            key = _key(getattr(config, k) for k in KNOBS)
+            if key not in self._answers:
+                self._remember(pd.DataFrame([dict(zip(KNOBS, key))]))
+            mean, sd = self._answers[key]
+        return self._metrics(config, mean, sd), "surrogate"
+
+    def _metrics(self, config: HICConfig, mean: np.ndarray, sd: np.ndarray) -> dict:
+        pred = dict(zip(TARGETS, mean))
+        acc = {t: float(np.clip(pred[t], 0.0, 1.0)) for t in TARGETS if t != "log_max_write_cycles"}
+        cycles = 0 if config.fp32 else max(0, round(10 ** pred["log_max_write_cycles"] - 1))
+        m = dict(
+            _sizes(config.width, config.fp32, config.msb_bits, config.lsb_bits, config.acc_bits, config.lsb_encoding)
+        )
+        m.update(
+            accuracy=acc["accuracy"],
+            accuracy_drift={h: acc[f"accuracy_drift_{h}"] for h in HORIZONS_S},
+            accuracy_drift_gdc={h: acc[f"accuracy_drift_gdc_{h}"] for h in HORIZONS_S},
+            max_write_cycles=cycles,
+            endurance_fraction=cycles / config.pcm.endurance_cycles,
+            failed=False,
+            failure_reason=None,
+            config=config.to_dict(),
+            budget={"name": f"surrogate of {self.surrogate.budget}"},
+            surrogate_std={t: float(s) for t, s in zip(TARGETS, sd)},
+        )
+        return m
+
+
+def _key(values) -> tuple:
+    return tuple(v if isinstance(v, str) else round(float(v), 6) for v in values)

@@ -1,0 +1,125 @@
+"""The surrogate backend, on the shipped smoke table standing in for a compiled bench."""
+
+import warnings
+
+import gymnasium
+import numpy as np
+import pandas as pd
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import hicenv  # noqa: F401  (registers the environments)
+from hicenv.design.surrogate import TARGETS, Surrogate, SurrogateBackend, load_bench
+from hicenv.design.table import SHIPPED_TABLE
+from hicenv.rows import drift_columns
+from hicenv.sim.config import HICConfig
+
+
+@pytest.fixture(scope="module")
+def bench() -> pd.DataFrame:
+    return pd.read_csv(SHIPPED_TABLE).assign(budget="smoke")
+
+
+@pytest.fixture(scope="module")
+def smooth(bench) -> pd.DataFrame:
+    """The table's points with accuracies a known smooth function of the knobs."""
+    acc = (
+        0.3
+        + 0.05 * bench["msb_bits"]
+        + 0.03 * bench["lsb_bits"]
+        + 0.04 * np.log2(bench["acc_bits"])
+        - 0.1 * bench["noise"]
+        + 0.08 * bench["width"]
+    )
+    out = bench.copy()
+    for c in ["accuracy", *drift_columns()]:
+        out[c] = acc - (0.02 if "_1y" in c else 0.0)
+    return out
+
+
+@pytest.fixture(scope="module")
+def fitted(bench) -> Surrogate:
+    return Surrogate(bench)
+
+
+def test_held_out_points_of_a_smooth_bench_are_ranked_right(smooth):
+    fidelity = Surrogate(smooth).kfold(k=4)
+    assert fidelity.loc["accuracy_drift_gdc_1y", "spearman"] > 0.95
+    assert set(fidelity.index) == set(TARGETS)
+
+
+def test_sizes_are_computed_exactly(bench, fitted):
+    backend = SurrogateBackend(fitted)
+    row = bench.iloc[5]
+    config = HICConfig(
+        msb_bits=int(row["msb_bits"]),
+        lsb_bits=int(row["lsb_bits"]),
+        acc_bits=int(row["acc_bits"]),
+        width=float(row["width"]),
+        noise=float(row["noise"]),
+    )
+    m, source = backend(config, 0)
+    assert source == "surrogate"
+    for k in ("model_size_bits", "size_ratio", "train_state_bits", "n_binary_devices", "reference_size_bits"):
+        assert m[k] == pytest.approx(row[k]), k  # what the trainer measured for this point
+    assert m["endurance_fraction"] == m["max_write_cycles"] / 1e8
+    assert set(m["surrogate_std"]) == set(TARGETS) and all(s >= 0 for s in m["surrogate_std"].values())
+
+
+SPACE = {
+    "knobs": {"msb_bits": [2, 3, 4], "lsb_bits": [2, 3, 4, 5, 6], "acc_bits": [4, 8, 32], "width": [0.5, 0.75, 1.0]}
+}
+"""Inside what the smoke table covers, with points it does not hold (msb 3, width 0.75)."""
+
+
+def test_a_covered_space_is_answered_from_memory(fitted, monkeypatch):
+    env = gymnasium.make("hicenv/HICDesign-v0", backend="surrogate", bench=fitted, space=SPACE, noise=1.0)
+    monkeypatch.setattr(fitted, "predict", lambda rows: (_ for _ in ()).throw(AssertionError("predicted again")))
+    env.reset(seed=0)
+    for _ in range(5):
+        env.step(env.action_space.sample())
+        env.reset()
+
+
+def test_checkers_pass_with_the_surrogate(bench):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        env = gymnasium.make("hicenv/HICDesign-v0", backend="surrogate", bench=bench, space=SPACE, noise=1.0)
+        check_env(env.unwrapped)
+
+
+def test_a_point_off_the_bench_names_the_knob_and_range(fitted):
+    backend = SurrogateBackend(fitted)
+    with pytest.raises(ValueError, match=r"msb_bits=\[8.0\] is outside bench .* covers 2 to 4"):
+        backend(HICConfig(msb_bits=8, lsb_bits=4), 0)
+    with pytest.raises(ValueError, match="lsb_encoding=\\['differential'\\]"):
+        backend(HICConfig(msb_bits=2, lsb_bits=4, lsb_encoding="differential"), 0)
+
+
+def test_bad_bench_files_are_refused_with_their_path(tmp_path, bench):
+    with pytest.raises(ValueError, match="does not exist"):
+        load_bench(tmp_path / "none.csv")
+    torn = tmp_path / "torn.parquet"
+    torn.write_bytes(b"PAR1 not really")
+    with pytest.raises(ValueError, match=f"{torn}.*cannot be read"):
+        load_bench(torn)
+    partial = tmp_path / "partial.csv"
+    bench.drop(columns=["accuracy_drift_gdc_1y"]).to_csv(partial, index=False)
+    with pytest.raises(ValueError, match=f"{partial} lacks column.*accuracy_drift_gdc_1y"):
+        load_bench(partial)
+
+
+def test_a_bench_of_other_code_warns_and_loads(tmp_path, bench):
+    foreign = tmp_path / "foreign.csv"
+    bench.assign(sim_fingerprint="0123456789abcdef").to_csv(foreign, index=False)
+    with pytest.warns(UserWarning, match="made by simulator code 0123456789abcdef"):
+        assert len(load_bench(foreign)) == len(bench)
+
+
+def test_a_stored_fit_is_reused_and_a_stale_one_refitted(tmp_path, bench, fitted):
+    path = fitted.save(tmp_path / "fit.json")
+    again = Surrogate(bench, fitted=path)
+    x = bench.iloc[:7]
+    assert np.allclose(again.predict(x)[0], fitted.predict(x)[0])
+    with pytest.warns(UserWarning, match="other bench points"):
+        Surrogate(bench.iloc[:-3], fitted=path)
