@@ -61,6 +61,11 @@ def load_bench(source: str | os.PathLike | pd.DataFrame | None = None) -> pd.Dat
         df, name = source.copy(), "DataFrame"
     else:
         path = Path(SHIPPED_BENCH if source is None else source)
+        if source is None and not path.is_file():
+            raise InputError(
+                "this hicenv ships no HIC-Bench yet (it is being generated): pass bench=, a table "
+                "made by 'hicenv bench compile' (studies/bench/REPORT.md says how far it is)"
+            )
         if not path.is_file():
             raise InputError(f"bench {path} does not exist")
         try:

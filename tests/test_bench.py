@@ -1,0 +1,70 @@
+"""HIC-Bench: its sample, its task list, compiling stored runs and the report."""
+
+import json
+from collections import Counter
+
+import pandas as pd
+import pytest
+
+from hicenv.design.surrogate import Surrogate
+from hicenv.sim.data import load_dataset
+from hicenv.sim.trainer import Budget, evaluate
+from hicenv_agents.experiments import bench
+from hicenv_agents.experiments.bench_report import coverage, results_frame, write_report
+from hicenv_agents.experiments.runner import task_key
+
+
+def test_sobol_sample_is_distinct_valid_and_balanced():
+    points = bench.sobol_points(256)
+    keys = [tuple(p["config"].values()) for p in points]
+    assert len(set(keys)) == 256
+    # a scrambled Sobol sample of 2^8 points puts each of 8 levels in 1/8 of the points
+    for knob in ("msb_bits", "lsb_bits"):
+        assert set(Counter(p["config"][knob] for p in points).values()) == {32}
+    assert Counter(p["config"]["lsb_encoding"] for p in points) == {"unsigned": 128, "differential": 128}
+    assert bench.sobol_points(16) == points[:16]  # a prefix of the sequence: a cut-short bench is still a sample
+
+
+def test_tasks_come_in_the_order_that_keeps_a_partial_bench_useful():
+    tasks = bench.tasks()
+    sets = [(t["set"], t["budget_name"], t["seed"]) for t in tasks]
+    assert sets[:256] == [("sobol", "proxy", 0)] * 256
+    assert sets[256:274] == [("panel", "proxy", 0)] * 18
+    assert sets[274:322] == [("sobol", "proxy", 1)] * 24 + [("sobol", "proxy", 2)] * 24
+    assert Counter(sets[322:]) == {("ladder", "smoke", s): 24 for s in (0, 1, 2)}  # no full data: no ladder-30k
+    assert len({task_key(t) for t in tasks}) == len(tasks)
+
+
+TINY = Budget(name="proxy", train_images=64, epochs=1, test_images=32, drift_test_images=16, batch_size=32, depth=8)
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """Ten tiny runs stored as the runner stores them (named as bench points at the bench budget)."""
+    folder = tmp_path_factory.mktemp("results")
+    ds = load_dataset("embedded")
+    with open(folder / "results-test-w0.jsonl", "w") as f:
+        for i, p in enumerate(bench.sobol_points(10)):
+            r = evaluate(p["config"], TINY, seed=0, dataset=ds)
+            r.update(label=p["label"], set="sobol", kind="proxy", budget_name="proxy", wall_seconds=1.0 + i)
+            f.write(json.dumps(r) + "\n")
+    return folder
+
+
+def test_compile_keeps_the_bench_points_and_fits_the_surrogate(stored, tmp_path):
+    df = bench.compile_bench([stored], tmp_path / "bench.csv", tmp_path / "fit.json")
+    assert len(df) == 10 and set(df["set"]) == {"sobol"}
+    table = pd.read_csv(tmp_path / "bench.csv")
+    assert {"accuracy_drift_gdc_1y", "curve_train_loss_8", "write_cycles_multilevel_max"} <= set(table.columns)
+    fit = json.loads((tmp_path / "fit.json").read_text())
+    assert Surrogate(table, fitted=fit).theta() == fit  # the stored fit is the one reloaded
+
+
+def test_report_says_what_it_covers(stored, tmp_path):
+    df = results_frame([stored])
+    cov = coverage(df)
+    assert cov.loc["Sobol points, seed 0", "stored"] == 10 and cov.loc["Sobol points, seed 0", "planned"] == 256
+    assert cov.loc["Sobol points, seed 0", "median cost (s)"] == 5.5  # 1..10 s
+    report = write_report([stored], tmp_path).read_text()
+    assert "**The bench is incomplete** (10 of" in report
+    assert "| accuracy_drift_gdc_1y |" in report  # the surrogate's k-fold row of the objective
