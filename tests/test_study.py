@@ -238,3 +238,53 @@ def test_reading_commands_create_nothing_and_never_print_a_password(tmp_path, ar
     assert p.returncode == 2 and re.search(match, p.stderr), p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and "s3cr3t" not in p.stderr + p.stdout
     assert list(tmp_path.iterdir()) == []  # no empty journal, database or CSV left behind
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_a_resumed_study_does_not_replay_its_proposals(tmp_path, sampler):
+    f = tmp_path / "s.toml"
+    f.write_text(TABLE_STUDY.format(trials=4, sampler=sampler))
+    journal = tmp_path / "study.log"
+    assert hicenv("study", f, "--storage", journal).returncode == 0
+    assert hicenv("study", f, "--storage", journal, "--trials", 8).returncode == 0
+    trials = _journal_study(journal).trials
+    first, resumed = [t.params for t in trials[:4]], [t.params for t in trials[4:8]]
+    assert len(trials) == 8 and resumed != first  # before: the same 4 points again, in the same order
+
+
+def test_workers_cover_a_grid_once(tmp_path):
+    f = tmp_path / "g.toml"
+    f.write_text(
+        TABLE_STUDY.format(trials=0, sampler="grid")
+        + "[space]\nknobs = { msb_bits = [2, 4], lsb_bits = [2, 4, 6], acc_bits = [4, 8] }\n"
+    )
+    journal = tmp_path / "grid.log"
+    assert hicenv("study", f, "--storage", journal).returncode == 0  # creates the study, runs nothing
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hicenv_agents.cli",
+                "worker",
+                "--storage",
+                str(journal),
+                "--study-name",
+                "tbl",
+                "--trials",
+                "6",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for w in workers:
+        _, err = w.communicate(timeout=600)
+        assert w.returncode == 0, err
+    done = [t for t in _journal_study(journal).trials if t.state == optuna.trial.TrialState.COMPLETE]
+    points = [tuple(sorted(t.params.items())) for t in done]
+    assert len(set(points)) == 12 and len(points) == 12  # the 12-point grid, each point once
+    p = hicenv("study", f, "--storage", journal, "--trials", 12)  # the study, too, sees its grid covered
+    assert p.returncode == 0, p.stderr

@@ -140,6 +140,11 @@ def create_or_load(spec: StudySpec, storage, study_name: str | None = None) -> o
         if stored is not None and StudySpec.from_dict(stored).design_space() != spec.design_space():
             raise InputError(f"study {name!r} exists with another design space; pick another --study-name")
         _say_if_other_code(existing)
+        # A resumed study must not replay the sampler's sequence from the start: seed it on
+        # how far the study has got (a fresh study keeps the file's seed, so runs reproduce).
+        existing.sampler = make_sampler(
+            spec.sampler, _resume_seed(spec.seed, len(existing.trials)), space=spec.design_space()
+        )
         return existing
     for attempt in range(5):  # two workers creating one new study race on the schema
         try:
@@ -160,7 +165,26 @@ def create_or_load(spec: StudySpec, storage, study_name: str | None = None) -> o
     study.set_user_attr("sim_fingerprint", sim_fingerprint())
     if spec.include_fp32:
         _enqueue_baselines(study, spec)
+    if spec.sampler == "grid":
+        _enqueue_grid(study, spec)
     return study
+
+
+def _resume_seed(seed: int, done: int) -> int:
+    """The sampler seed of a study resumed after ``done`` trials: ``seed`` itself at 0."""
+    import numpy as np
+
+    return seed if done == 0 else int(np.random.SeedSequence([seed, done]).generate_state(1)[0])
+
+
+def _enqueue_grid(study: optuna.Study, spec: StudySpec) -> None:
+    """Every grid point as a waiting trial: workers pop each one once (the storage hands a
+    waiting trial to one worker), so N workers cover the grid once, not at random."""
+    import itertools
+
+    space = spec.design_space()
+    for values in itertools.product(*(k.values for k in space.knobs)):
+        study.enqueue_trial(dict(zip(space.names, values)), skip_if_exists=True)
 
 
 def _say_if_other_code(study: optuna.Study) -> None:
@@ -220,6 +244,11 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
     )
 
     def objective(trial: optuna.Trial):
+        if spec.sampler == "grid" and "fixed_params" not in trial.storage.get_trial_system_attrs(trial._trial_id):
+            # Every grid point was enqueued at creation; a trial that is not one of them
+            # was sampled because another worker took the last one: the grid is covered.
+            trial.study.stop()
+            raise optuna.TrialPruned("the grid is covered")
         context = {} if space.searches_noise else {"noise": spec.noise}
         config = space.suggest(trial, **context)
         if trial.user_attrs.get("fp32"):
@@ -246,6 +275,12 @@ def designs_frame(study: optuna.Study, only_complete: bool = True):
     return pd.DataFrame([{**t.user_attrs["row"], "feasible": _feasible(t)} for t in trials])
 
 
+def _stop_when_the_grid_is_taken(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """A grid study's worker stops once no enqueued grid point waits."""
+    if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)):
+        study.stop()
+
+
 def _optimize(study: optuna.Study, objective: Callable, trials: int, progress: bool) -> None:
     """``study.optimize`` with a bar over trials showing the Pareto-front size (or best value)."""
     callbacks, bar = [], None
@@ -262,6 +297,8 @@ def _optimize(study: optuna.Study, objective: Callable, trials: int, progress: b
                 bar.set_postfix(best=f"{study.best_value:.4f}")
 
         callbacks.append(callback)
+    if isinstance(study.sampler, optuna.samplers.GridSampler):
+        callbacks.append(_stop_when_the_grid_is_taken)
     try:
         study.optimize(objective, n_trials=trials, callbacks=callbacks)
     finally:
@@ -306,7 +343,9 @@ def run_worker(
         raise InputError(f"no study {study_name!r} in {_redact(storage_url)}; create it with hicenv study") from None
     spec = load_spec(probe)
     # Each worker seeds its sampler apart, or two workers would propose the same points.
-    sampler = make_sampler(spec.sampler, spec.seed + os.getpid(), space=spec.design_space())
+    sampler = make_sampler(
+        spec.sampler, _resume_seed(spec.seed + os.getpid(), len(probe.trials)), space=spec.design_space()
+    )
     study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler, pruner=make_pruner(spec.pruner))
     _optimize(study, make_objective(spec, device, cache), trials, progress)
     return study
