@@ -164,7 +164,7 @@ def _add_table(sub) -> None:
         required=True,
         help="table file, .csv or .parquet (hicenv/_data/smoke_table.csv in a checkout regenerates the shipped one)",
     )
-    p.add_argument("--cache", default="default", help="result cache file (default ~/.cache/hicenv/results.sqlite)")
+    p.add_argument("--cache", default="default", help="result cache file (default ~/.cache/hicenv/results.sqlite; none: no cache)")
     p.add_argument("--space", default=None, help="JSON file of a DesignSpace dict (default: the shipped grid)")
     p.set_defaults(func=_table)
 
@@ -180,7 +180,12 @@ def _table(args) -> int:
     if args.space:
         from pathlib import Path
 
-        space = DesignSpace.from_dict(json.loads(Path(args.space).read_text()))
+        try:
+            space = DesignSpace.from_dict(json.loads(Path(args.space).read_text()))
+        except OSError as e:
+            raise InputError(f"--space {args.space}: {e.strerror}") from None
+        except json.JSONDecodeError as e:
+            raise InputError(f"--space {args.space} is not JSON: {e}") from None
     out = make_table(space, args.budget, args.seed, args.out, cache=args.cache, progress=sys.stderr.isatty())
     print(out)
     return 0
@@ -206,7 +211,7 @@ def _add_study(sub) -> None:
     p.add_argument("--all", default=None, help="write every finished trial (CSV) here")
     p.add_argument("--plot", default=None, help="write the Pareto plot (PNG) here")
     p.add_argument("--device", default=None, help="torch device")
-    p.add_argument("--cache", default="default", help="result cache file (default ~/.cache/hicenv/results.sqlite)")
+    p.add_argument("--cache", default="default", help="result cache file (default ~/.cache/hicenv/results.sqlite; none: no cache)")
     p.set_defaults(func=_study)
 
 

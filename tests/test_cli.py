@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -166,3 +167,39 @@ def test_choices_come_from_the_registries():
     )
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
     assert "my-algo" in shown
+
+
+@pytest.mark.parametrize(
+    "args,env,match",
+    [
+        (
+            ["rl", "--backend", "train", "--budget", "smoke", "--algo", "random", "--timesteps", "1"],
+            {"HICENV_CACHE": "CORRUPT"},
+            "result cache .* is not a usable SQLite file",
+        ),
+        (["table", "--space", "MISSING"], {}, "--space .*: No such file"),
+        (["table", "--space", "CORRUPT"], {}, "--space .* is not JSON"),
+        (
+            ["rl", "--backend", "train", "--cache", "DIR", "--algo", "random", "--timesteps", "1"],
+            {},
+            "result cache .* is a folder",
+        ),
+    ],
+)
+def test_bad_files_are_one_line_not_a_traceback(tmp_path, args, env, match):
+    corrupt = tmp_path / "corrupt"
+    corrupt.write_text("not sqlite, not JSON")
+    (tmp_path / "dir").mkdir()
+    names = {"CORRUPT": str(corrupt), "MISSING": str(tmp_path / "missing.json"), "DIR": str(tmp_path / "dir")}
+    args = [names.get(a, a) for a in args]
+    out = ["--out", str(tmp_path / "o.csv")]
+    p = subprocess.run(
+        [sys.executable, "-m", "hicenv_agents.cli", *args, *out],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **{k: names.get(v, v) for k, v in env.items()}},
+        timeout=300,
+    )
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert re.search(match, p.stderr), p.stderr
+    assert corrupt.read_text() == "not sqlite, not JSON"  # never overwritten

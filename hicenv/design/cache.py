@@ -82,11 +82,22 @@ class ResultCache:
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         self.path = Path(path) if path is not None else default_cache_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_dir():
+            raise InputError(f"result cache {self.path} is a folder; give a file (or --cache none)")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InputError(f"result cache {self.path}: cannot make its folder ({e.strerror})") from None
         self._local = threading.local()
-        with self._connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute(_SCHEMA)
+        try:
+            with self._connect() as con:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute(_SCHEMA)
+        except sqlite3.DatabaseError as e:  # not SQLite, or a file SQLite cannot open
+            raise InputError(
+                f"result cache {self.path} is not a usable SQLite file ({e}); "
+                "move it away or pick another with --cache / $HICENV_CACHE"
+            ) from None
 
     def _connect(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
@@ -162,8 +173,8 @@ class ResultCache:
 
 
 def resolve_cache(cache) -> ResultCache | None:
-    """None or False: no cache; True or "default": the default file; a path or a ResultCache."""
-    if cache is None or cache is False:
+    """None, False or "none": no cache; True or "default": the default file; a path or a ResultCache."""
+    if cache is None or cache is False or (isinstance(cache, str) and cache.lower() == "none"):
         return None
     if isinstance(cache, ResultCache):
         return cache
