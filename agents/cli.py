@@ -164,7 +164,9 @@ def _add_table(sub) -> None:
         required=True,
         help="table file, .csv or .parquet (hicenv/_data/smoke_table.csv in a checkout regenerates the shipped one)",
     )
-    p.add_argument("--cache", default="default", help="result cache file (default ~/.cache/hicenv/results.sqlite; none: no cache)")
+    p.add_argument(
+        "--cache", default="default", help="result cache file (default ~/.cache/hicenv/results.sqlite; none: no cache)"
+    )
     p.add_argument("--space", default=None, help="JSON file of a DesignSpace dict (default: the shipped grid)")
     p.set_defaults(func=_table)
 
@@ -211,7 +213,9 @@ def _add_study(sub) -> None:
     p.add_argument("--all", default=None, help="write every finished trial (CSV) here")
     p.add_argument("--plot", default=None, help="write the Pareto plot (PNG) here")
     p.add_argument("--device", default=None, help="torch device")
-    p.add_argument("--cache", default="default", help="result cache file (default ~/.cache/hicenv/results.sqlite; none: no cache)")
+    p.add_argument(
+        "--cache", default="default", help="result cache file (default ~/.cache/hicenv/results.sqlite; none: no cache)"
+    )
     p.set_defaults(func=_study)
 
 

@@ -14,6 +14,7 @@ wider network costs more: width trades against bits. A failed (diverged) run get
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 from hicenv.errors import InputError
@@ -37,9 +38,14 @@ class RewardWeights:
     """Reward of a run that diverged."""
 
     def __post_init__(self) -> None:
-        for name in ("size_weight", "memory_weight", "endurance_weight"):
-            if getattr(self, name) < 0:
-                raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("size_weight", "memory_weight", "endurance_weight", "failed_reward"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise InputError(f"{name} must be a finite number, got {v!r}")
+            if name != "failed_reward" and v < 0:
+                raise InputError(f"{name} must be >= 0, got {v}")
+        if not isinstance(self.compensate, bool):
+            raise InputError(f"compensate must be true or false, got {self.compensate!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,0 +1,165 @@
+"""Bad input, case by case: one error line naming the problem, exit status 2, nothing written.
+
+The cases are generated from the config dataclasses (every field of HICConfig,
+PCMParams and Budget gets values it must refuse), plus datasets, seeds, outputs and
+study files. The CLI runs in this process (an accepted case would train a tiny
+network, and then fail the test); argparse's own refusals count too.
+"""
+
+import contextlib
+import io
+import math
+from dataclasses import fields
+
+import pytest
+
+from hicenv.sim.config import HICConfig
+from hicenv.sim.devices import PCMParams
+from hicenv.sim.trainer import Budget
+from hicenv_agents.cli import main
+
+TINY = [
+    "--budget",
+    "smoke",
+    "--budget.train-images",
+    "32",
+    "--budget.test-images",
+    "16",
+    "--budget.drift-test-images",
+    "8",
+    "--budget.depth",
+    "8",
+]
+_POSITIVE = {
+    "g_max_uS",
+    "t0_s",
+    "t_read_s",
+    "set_g_uS",
+    "threshold_uS",
+    "endurance_cycles",
+    "prog_fit_g_max_uS",
+    "read_q_exponent",
+    "read_q_max",
+}
+
+
+def _flag(prefix: str, name: str) -> str:
+    return f"--{prefix}{name.replace('_', '-')}"
+
+
+def _cases() -> list:
+    cases = []
+    hic_bad = {
+        "msb_bits": ["0", "16", "-1", "2.5", "x"],
+        "lsb_bits": ["0", "16", "x"],
+        "acc_bits": ["1", "17", "31", "33"],
+        "width": ["0", "-1", "nan", "inf", "0.3"],
+        "noise": ["-1", "nan", "inf", "x"],
+        "rounding": ["up"],
+        "lsb_encoding": ["signed"],
+        "acc_range": ["1", "nan"],
+        "code_headroom": ["0", "-1", "nan"],
+        "device_model": ["rram"],
+        "fp32": ["maybe"],
+    }
+    assert set(hic_bad) == {f.name for f in fields(HICConfig)} - {"pcm"}  # a new field needs its bad values
+    for name, values in hic_bad.items():
+        cases += [([_flag("", name), v], name) for v in values]
+    for f in fields(PCMParams):
+        values = ["nan", "inf", "x"] + (["0", "-1"] if f.name in _POSITIVE else [])
+        cases += [([_flag("device.", f.name), v], f.name) for v in values]
+    budget_bad = {
+        "train_images": ["0", "-1", "x"],
+        "epochs": ["0", "x"],
+        "test_images": ["0"],
+        "drift_test_images": ["0"],
+        "batch_size": ["0", "x"],
+        "lr": ["0", "-1", "nan", "inf"],
+        "schedule": ["linear"],
+        "warmup": ["1", "-0.1", "nan"],
+        "momentum": ["1", "nan"],
+        "weight_decay": ["-1", "nan"],
+        "label_smoothing": ["1", "nan"],
+        "augment": ["maybe"],
+        "depth": ["7", "10", "x"],
+    }
+    assert set(budget_bad) == {f.name for f in fields(Budget)} - {"name"}
+    for name, values in budget_bad.items():
+        cases += [([_flag("budget.", name), v], name) for v in values]
+    cases += [
+        (["--dataset", "imagenet"], "unknown dataset"),
+        (["--dataset", "nothere.npz"], "does not exist"),
+        (["--dataset", "fashion-mnist", "--data-dir", "/nonexistent"], "does not exist"),
+        (["--seed", "-1"], "seed"),
+        (["--seed", str(2**32)], "seed"),
+        (["--seed", "x"], "seed"),
+        (["--device", "bogus"], "torch device"),
+        (["--budget", "huge"], "unknown budget"),
+        (["--msb-bits", "10", "--lsb-bits", "8"], "msb_bits \\+ lsb_bits"),
+    ]
+    return cases
+
+
+CASES = _cases()
+
+
+def test_there_are_at_least_150_cases():
+    assert len(CASES) >= 150
+
+
+@pytest.mark.parametrize("args,names", CASES, ids=[" ".join(a) for a, _ in CASES])
+def test_bad_evaluate_input_is_one_line_and_exit_2(args, names, tmp_path):
+    out = tmp_path / "m.json"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main(["evaluate", *TINY, *args, "--out", str(out)])
+        except SystemExit as e:  # argparse refuses before the CLI's own checks
+            code = e.code
+    text = err.getvalue().strip()
+    assert code == 2, text
+    assert len(text.splitlines()) == 1, text
+    import re
+
+    assert re.search(f"{names}|{names.replace('_', '-')}", text), text
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "body,match",
+    [
+        ("trials = -1", "trials"),
+        ("trials = 1\nsampler = 'anneal'", "sampler"),
+        ("trials = 1\nmode = 'x'", "mode"),
+        ("trials = 1\npruner = 'median'", "pruner needs mode"),
+        ("trials = 1\nbackend = 'oracle'", "backend"),
+        ("trials = 1\nnoise = -1", "noise"),
+        ("trials = 1\nnoise = inf", "noise"),
+        ("trials = 1\ntrain_seed = -1", "train_seed"),
+        ("trials = 1\ncolour = 'red'", "colour"),
+        ("trials = 1\n[space]\nknobs = {}", "knob"),
+        ("trials = 1\n[space]\nknobs = { width = [3.3] }", "width"),
+        ("trials = 1\n[device]\nthreshold_uS = 30", "threshold_uS"),
+        ("trials = 1\n[budget]\nlr = nan", "lr"),
+        ("trials = 1\n[reward]\nsize_weight = 'x'", "size_weight"),
+        ("trials = [", "not valid TOML"),
+        ("trials = 1\ndataset = 'imagenet'", "dataset"),
+    ],
+)
+def test_bad_study_files_are_one_line_and_exit_2(body, match, tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(body + "\n")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["study", str(f), "--storage", str(tmp_path / "s.log"), "--cache", "none"])
+    text = err.getvalue().strip()
+    assert code == 2 and len(text.splitlines()) == 1, text
+    assert match in text, text
+    assert not (tmp_path / "s.log").exists()  # no study was written
+
+
+def test_nan_reaches_no_config():
+    assert all(
+        not isinstance(getattr(PCMParams(), f.name), float) or math.isfinite(getattr(PCMParams(), f.name))
+        for f in fields(PCMParams)
+    )
