@@ -163,3 +163,36 @@ def test_nan_reaches_no_config():
         not isinstance(getattr(PCMParams(), f.name), float) or math.isfinite(getattr(PCMParams(), f.name))
         for f in fields(PCMParams)
     )
+
+
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["rl", "--algo", "random", "--timesteps", "2", "--seed", "-1"], "seed"),
+        (["rl", "--algo", "ppo", "--timesteps", "2", "--seed", str(2**32)], "seed"),
+        (["study", "studies/quick.toml", "--storage", "/etc/hostname/s.log", "--trials", "0"], "journal file"),
+        (["study", "studies/quick.toml", "--storage", "DIR.log", "--trials", "0"], "journal file .*folder"),
+        (["worker", "--storage", "missing.log", "--study-name", "x"], "no study storage"),
+        (["pareto", "--storage", "sqlite:///missing.db", "--study-name", "x"], "no study storage"),
+        (["evaluate", "--out", "nodir/m.json"], "nodir"),
+    ],
+)
+def test_other_commands_refuse_bad_input_in_one_line(args, match, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.chdir(Path(__file__).parents[1])
+    (tmp_path / "DIR.log").mkdir()
+    args = [str(tmp_path / a) if a in ("DIR.log", "missing.log") else a for a in args]
+    args = [a.replace("missing.db", str(tmp_path / "missing.db")) for a in args]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main([*args, *(["--out", str(tmp_path / "o.csv")] if args[0] == "rl" else [])])
+        except SystemExit as e:
+            code = e.code
+    text = err.getvalue().strip()
+    assert code == 2 and len(text.splitlines()) == 1, text
+    import re
+
+    assert re.search(match, text), text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["DIR.log"]  # nothing created

@@ -67,9 +67,14 @@ def resolve_storage(url: str | None, heartbeat_s: int = HEARTBEAT_S, grace_s: in
     if url.endswith((".log", ".journal")) and "://" not in url:
         from optuna.storages.journal import JournalFileBackend
 
-        os.makedirs(os.path.dirname(os.path.abspath(url)), exist_ok=True)
-        repair_journal(url)  # a torn record from a crash must not make the study unreadable
-        return optuna.storages.JournalStorage(JournalFileBackend(url))
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(url)), exist_ok=True)
+            if os.path.isdir(url):
+                raise IsADirectoryError(21, "is a folder")
+            repair_journal(url)  # a torn record from a crash must not make the study unreadable
+            return optuna.storages.JournalStorage(JournalFileBackend(url))
+        except OSError as e:
+            raise InputError(f"cannot use journal file {url}: {e.strerror or e}") from None
     if url.startswith(("sqlite://", "postgresql", "mysql")):
         try:
             with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.8

@@ -187,6 +187,7 @@ def run_rl(
     env_id = ALGOS[algo].env_id
     if timesteps < 1 or n_envs < 1:
         raise InputError("timesteps and n_envs must be >= 1")
+    _check_seed(seed)
     env_kwargs = dict(env_kwargs or {})
     probe = gymnasium.make(env_id, **env_kwargs).unwrapped  # validates the kwargs here, not in a worker
     space = probe.space
@@ -238,6 +239,7 @@ def run_random(
     """The baseline: uniformly random design points, one per episode."""
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise InputError(f"episodes (--timesteps for random) must be an integer >= 1, got {episodes!r}")
+    _check_seed(seed)
     env = gymnasium.make("hicenv/HICDesign-v0", **dict(env_kwargs or {}))
     space = env.unwrapped.space
     recorder = _Recorder("random", space, logdir)
@@ -251,6 +253,11 @@ def run_random(
     if out:
         write_csv(designs, out)
     return RLRun(designs, time.perf_counter() - t0)
+
+
+def _check_seed(seed) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise InputError(f"seed must be an integer in [0, 2**32), got {seed!r}")
 
 
 def env_kwargs_from(args: Any) -> dict:
