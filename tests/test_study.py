@@ -288,3 +288,24 @@ def test_workers_cover_a_grid_once(tmp_path):
     assert len(set(points)) == 12 and len(points) == 12  # the 12-point grid, each point once
     p = hicenv("study", f, "--storage", journal, "--trials", 12)  # the study, too, sees its grid covered
     assert p.returncode == 0, p.stderr
+
+
+def test_two_studies_creating_one_sqlite_file_at_once_both_run(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(TABLE_STUDY.format(trials=2, sampler="random"))
+    for i in range(3):  # the schema race was lost about one time in ten
+        url = f"sqlite:///{tmp_path / f's{i}.db'}"
+        both = [
+            subprocess.Popen(
+                [sys.executable, "-m", "hicenv_agents.cli", "study", str(f), "--storage", url],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        for p in both:
+            _, err = p.communicate(timeout=300)
+            assert p.returncode == 0, err
+        study = optuna.load_study(study_name="tbl", storage=url)
+        assert len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]) >= 2

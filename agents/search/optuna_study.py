@@ -76,6 +76,17 @@ def resolve_storage(url: str | None, heartbeat_s: int = HEARTBEAT_S, grace_s: in
         except OSError as e:
             raise InputError(f"cannot use journal file {url}: {e.strerror or e}") from None
     if url.startswith(("sqlite://", "postgresql", "mysql")):
+        return _rdb_storage(url, heartbeat_s, grace_s)
+    hint = " (postgresql://, not postgres://)" if url.startswith("postgres://") else ""
+    raise InputError(
+        f"unknown storage {_redact(url)!r}{hint}: give a .log/.journal file, sqlite:///FILE or postgresql://..."
+    )
+
+
+def _rdb_storage(url: str, heartbeat_s: int, grace_s: int, attempts: int = 5):
+    """An RDB storage with heartbeats. Two processes opening one new database race on its
+    schema (one sees "already exists" or a duplicate version row): such an error is retried."""
+    for attempt in range(attempts):
         try:
             with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.8
                 warnings.simplefilter("ignore", ExperimentalWarning)
@@ -88,11 +99,11 @@ def resolve_storage(url: str | None, heartbeat_s: int = HEARTBEAT_S, grace_s: in
                 )
         except Exception as e:  # sqlalchemy's connection errors, missing drivers
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            racing = any(m in first for m in ("already exists", "UNIQUE constraint", "duplicate key", "locked"))
+            if racing and attempt < attempts - 1:
+                time.sleep(0.2 * (attempt + 1))
+                continue
             raise InputError(f"cannot open storage {_redact(url)}: {_redact_text(first, url)}") from None
-    hint = " (postgresql://, not postgres://)" if url.startswith("postgres://") else ""
-    raise InputError(
-        f"unknown storage {_redact(url)!r}{hint}: give a .log/.journal file, sqlite:///FILE or postgresql://..."
-    )
 
 
 def _passwords(url: str) -> list[str]:
