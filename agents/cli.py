@@ -477,6 +477,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``hicenv`` command; Ctrl-C at any moment (imports included) exits 130 without a traceback."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("hicenv: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _Parser(prog="hicenv", description=__doc__.splitlines()[0])
     from hicenv import __version__
 
@@ -497,9 +506,6 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as e:  # bad input: one line; any other exception is a bug and keeps its traceback
         print(f"hicenv {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"hicenv {args.command}: interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

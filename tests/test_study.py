@@ -309,3 +309,27 @@ def test_two_studies_creating_one_sqlite_file_at_once_both_run(tmp_path):
             assert p.returncode == 0, err
         study = optuna.load_study(study_name="tbl", storage=url)
         assert len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]) >= 2
+
+
+@pytest.mark.parametrize("after_s", [2.5, 4.0, 6.0])
+def test_ctrl_c_exits_130_and_leaves_no_trial_running(tmp_path, after_s):
+    import signal
+    import time
+
+    f = tmp_path / "s.toml"
+    f.write_text(TABLE_STUDY.format(trials=5000, sampler="random"))
+    journal = tmp_path / "study.log"
+    p = subprocess.Popen(
+        [sys.executable, "-m", "hicenv_agents.cli", "study", str(f), "--storage", str(journal)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(after_s)  # in imports, in study creation, or among fast table trials
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert "Traceback" not in err and err.strip().endswith("interrupted"), err
+    if journal.exists() and journal.stat().st_size:
+        running = [t for t in _journal_study(journal).trials if t.state == optuna.trial.TrialState.RUNNING]
+        assert running == []

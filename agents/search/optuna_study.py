@@ -15,6 +15,7 @@ killed is marked failed after the grace period and retried once by another worke
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -270,7 +271,8 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
         if trial.user_attrs.get("fp32"):
             config = replace(config, fp32=True)
         on_epoch = None if spec.pruner == "none" or backend.budget is None else partial(_report_and_prune, trial)
-        metrics, _ = backend(config, spec.train_seed, on_epoch)
+        with _INTERRUPTS.evaluating():
+            metrics, _ = backend(config, spec.train_seed, on_epoch)
         row = design_row(metrics, space.horizon, weights.compensate, trial=trial.number, study=trial.study.study_name)
         wear = float(metrics["endurance_fraction"]) * space.retrains
         trial.set_constraint("endurance", wear / space.endurance_budget - 1.0)
@@ -289,6 +291,81 @@ def designs_frame(study: optuna.Study, only_complete: bool = True):
     states = (optuna.trial.TrialState.COMPLETE,) if only_complete else None
     trials = [t for t in study.get_trials(deepcopy=False, states=states) if "row" in t.user_attrs]
     return pd.DataFrame([{**t.user_attrs["row"], "feasible": _feasible(t)} for t in trials])
+
+
+class _Interrupts:
+    """Ctrl-C in a study. While a design point trains, it stops the training at once (the
+    trial fails); anywhere else (Optuna writing a trial to its storage, where an exception
+    could tear a record or leave a lock file) it stops the study after that write. Either
+    way ``hicenv study`` then exits 130."""
+
+    def __init__(self) -> None:
+        self.in_evaluation = False
+        self.pending = False
+
+    def _handler(self, signum, frame) -> None:
+        if self.in_evaluation:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    @contextlib.contextmanager
+    def installed(self):
+        import signal
+        import threading
+
+        self.pending = False
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, self._handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    @contextlib.contextmanager
+    def evaluating(self):
+        self.raise_if_pending()
+        self.in_evaluation = True
+        try:
+            yield
+        finally:
+            self.in_evaluation = False
+
+    def raise_if_pending(self) -> None:
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+    def stop_if_pending(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if self.pending:
+            study.stop()
+
+
+_INTERRUPTS = _Interrupts()
+
+
+def _quiet_interrupts() -> None:
+    """Optuna logs a trial stopped by Ctrl-C as a failure with its traceback; the CLI says
+    "interrupted" instead (a trial failing for any other reason is still logged)."""
+    import logging
+
+    log = logging.getLogger("optuna.study._optimize")
+    if not any(getattr(f, "_hicenv", False) for f in log.filters):
+
+        def drop(record: logging.LogRecord) -> bool:
+            return "KeyboardInterrupt" not in record.getMessage()
+
+        drop._hicenv = True
+        log.addFilter(drop)
+
+
+def _fail_running(study: optuna.Study, numbers: list[int]) -> None:
+    """Mark the trials this process started that are still RUNNING as failed."""
+    running = {t.number for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))}
+    for n in set(numbers) & running:
+        with contextlib.suppress(Exception):  # another process may have finished it meanwhile
+            study.tell(n, state=optuna.trial.TrialState.FAIL)
 
 
 def _stop_when_the_grid_is_taken(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -315,8 +392,21 @@ def _optimize(study: optuna.Study, objective: Callable, trials: int, progress: b
         callbacks.append(callback)
     if isinstance(study.sampler, optuna.samplers.GridSampler):
         callbacks.append(_stop_when_the_grid_is_taken)
+    started: list[int] = []
+    _quiet_interrupts()
+    callbacks.append(_INTERRUPTS.stop_if_pending)
+
+    def tracked(trial: optuna.Trial):
+        started.append(trial.number)
+        return objective(trial)
+
     try:
-        study.optimize(objective, n_trials=trials, callbacks=callbacks)
+        with _INTERRUPTS.installed():
+            study.optimize(tracked, n_trials=trials, callbacks=callbacks)
+        _INTERRUPTS.raise_if_pending()
+    except KeyboardInterrupt:
+        _fail_running(study, started)  # Ctrl-C: no trial of this process is left RUNNING
+        raise
     finally:
         if bar is not None:
             bar.close()
