@@ -108,3 +108,30 @@ def test_outputs_are_checked_before_any_work(tmp_path, args, flag):
     )
     assert p.returncode == 2 and flag in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert sorted(x.name for x in tmp_path.iterdir()) == ["s.toml"]  # nothing written, nothing trained
+
+
+def test_two_writers_to_one_path_both_finish_and_leave_one_whole_file(tmp_path):
+    import threading
+
+    from hicenv.output import write_atomically
+
+    target = tmp_path / "front.csv"
+    errors = []
+
+    def writer(k: int) -> None:
+        try:
+            for i in range(25):
+                text = f"writer {k} write {i}\n" * 200
+                write_atomically(target, lambda tmp, text=text: tmp.write_text(text))
+        except Exception as e:  # the old fixed temporary name raised FileNotFoundError here
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    lines = target.read_text().splitlines()
+    assert len(lines) == 200 and len(set(lines)) == 1  # one writer's whole file, never a mix
+    assert [p.name for p in tmp_path.iterdir()] == ["front.csv"]  # no temporary file left

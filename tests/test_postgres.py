@@ -122,3 +122,29 @@ def test_a_killed_workers_trial_is_retried(tmp_path):
     retried = [t for t in study.trials if t.system_attrs.get("failed_trial") == killed]
     assert len(retried) == 1 and retried[0].state == optuna.trial.TrialState.COMPLETE
     assert retried[0].params == by_number[killed].params
+
+
+def test_four_workers_cover_a_grid_once(tmp_path):
+    name = f"pg-grid-{uuid.uuid4().hex[:8]}"
+    f = tmp_path / "g.toml"
+    f.write_text(
+        f'name = "{name}"\ntrials = 0\nsampler = "grid"\nbackend = "table"\nnoise = 1.0\n'
+        "[space]\nknobs = { msb_bits = [2, 4], lsb_bits = [2, 4, 6], acc_bits = [4, 8, 32], width = [0.5, 1.0] }\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-m", "hicenv_agents.cli", "study", str(f), "--storage", URL],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr
+    workers = [worker(name, 20, tmp_path / "c.sqlite") for _ in range(4)]
+    for w in workers:
+        _, err = w.communicate(timeout=600)
+        assert w.returncode == 0, err
+    done = [
+        t for t in optuna.load_study(study_name=name, storage=URL).trials if t.state == optuna.trial.TrialState.COMPLETE
+    ]
+    points = [tuple(sorted(t.params.items())) for t in done]
+    assert len(points) == 36 and len(set(points)) == 36  # the 36-point grid, each point once
