@@ -427,7 +427,7 @@ def _paper(args) -> int:
 def _add_bench(sub) -> None:
     p = sub.add_parser(
         "bench",
-        help="HIC-Bench: generate it (run) or compile the stored results (compile)",
+        help="HIC-Bench: generate it (run), compile the stored results (compile), write its report (report)",
         description="HIC-Bench (studies/bench/): 'hicenv bench run' trains its points, resumably; "
         "'hicenv bench compile' writes the shipped table and the surrogate's fit. "
         "'hicenv bench run --help' lists the options.",
@@ -438,6 +438,10 @@ def _add_bench(sub) -> None:
 
 
 def _bench(args) -> int:
+    if args.rest[:1] == ["report"]:
+        from hicenv_agents.experiments.bench_report import main as report_main
+
+        return report_main(args.rest[1:])
     from hicenv_agents.experiments.bench import main as bench_main
 
     return bench_main(args.rest)

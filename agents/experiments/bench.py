@@ -185,10 +185,10 @@ def compile_bench(
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="hicenv bench",
-        description="HIC-Bench: generate it (run; resumable: rerun to continue), compile the stored "
-        "results into the shipped table and the surrogate's fit (compile), or write its report (report).",
+        description="HIC-Bench: generate it (run; resumable: rerun to continue) or compile the stored "
+        "results into the shipped table and the surrogate's fit (compile); 'hicenv bench report' writes its report.",
     )
-    ap.add_argument("action", choices=["run", "compile", "report"])
+    ap.add_argument("action", choices=["run", "compile"])
     ap.add_argument(
         "--out",
         default=None,
@@ -217,11 +217,6 @@ def main(argv: list[str] | None = None) -> int:
         help="run: the full Fashion-MNIST folder, for the ladder's top rung (skipped without it)",
     )
     a = ap.parse_args(argv)
-    if a.action == "report":
-        from hicenv_agents.experiments.bench_report import write_report
-
-        print(write_report(a.results or ["studies/bench/results"], a.out or "studies/bench"))
-        return 0
     if a.action == "compile":
         out = a.out or "hicenv/_data/bench.csv"
         df = compile_bench(a.results or ["studies/bench/results"], out, a.fit)

@@ -215,3 +215,21 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     text = "\n".join(L).rstrip() + "\n"
     return write_atomically(out / "REPORT.md", lambda tmp: tmp.write_text(text))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        prog="hicenv bench report", description="Write HIC-Bench's REPORT.md from stored results."
+    )
+    ap.add_argument(
+        "--results",
+        action="append",
+        default=None,
+        help="a folder of results (repeatable; default studies/bench/results)",
+    )
+    ap.add_argument("--out", default="studies/bench", help="folder of REPORT.md (default studies/bench)")
+    a = ap.parse_args(argv)
+    print(write_report(a.results or ["studies/bench/results"], a.out))
+    return 0
