@@ -294,3 +294,21 @@ def test_a_damaged_table_is_refused_when_it_loads(damage, match):
 def test_identical_repeated_rows_count_once():
     df = LookupTable().df
     assert len(LookupTable(pd.concat([df, df.iloc[:5]]))) == len(df)
+
+
+@pytest.mark.parametrize("env_id", ["hicenv/HICDesign-v0", "hicenv/HICDesignSeq-v0"])
+def test_ansi_render_shows_the_last_design_and_other_modes_are_refused(env_id):
+    env = gymnasium.make(env_id, backend="table", noise=1.0, render_mode="ansi")
+    env.reset(seed=0)
+    assert env.render() == "no design evaluated yet\n"
+    terminated = False
+    while not terminated:
+        _, reward, terminated, _, info = env.step(env.action_space.sample())
+    text = env.render()
+    cfg = info["config"]
+    assert text.startswith(f"HIC {cfg['msb_bits']}+{cfg['lsb_bits']} bits") and f"reward {reward:.4f}" in text
+    quiet = gymnasium.make(env_id, backend="table", noise=1.0)
+    quiet.reset(seed=0)
+    assert quiet.render() is None  # no render_mode: nothing
+    with pytest.raises(ValueError, match="render_mode must be None or one of \\['ansi'\\]"):
+        gymnasium.make(env_id, backend="table", render_mode="human")

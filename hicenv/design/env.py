@@ -36,7 +36,7 @@ kernel settings the device picked."""
 class _DesignBase(gym.Env):
     """What both environments share: context, backends, reward."""
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": ["ansi"]}
 
     def __init__(
         self,
@@ -60,7 +60,12 @@ class _DesignBase(gym.Env):
         cache: Any = "default",
         device: PCMParams | dict | None = None,
         torch_device: str | None = None,
+        render_mode: str | None = None,
     ) -> None:
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise InputError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self.render_mode = render_mode
+        self._last_info: dict = {}
         if backend not in BACKENDS:
             raise InputError(f"backend must be one of {', '.join(repr(b) for b in BACKENDS)}, got {backend!r}")
         if isinstance(device, str):
@@ -170,7 +175,38 @@ class _DesignBase(gym.Env):
         r = reward(metrics, self.weights, self.space.horizon, self.space.endurance_budget, self.space.retrains)
         info = {**metrics, "config": config.to_dict(), "action": np.asarray(action).tolist(), "reward": r}
         info["failed"] = bool(metrics.get("failed", False))
+        self._last_info = info
         return float(r), info
+
+    def render(self) -> str | None:
+        """``ansi``: the last design point evaluated and its metrics, as text (None before any)."""
+        if self.render_mode != "ansi":
+            return None
+        if not self._last_info:
+            return "no design evaluated yet\n"
+        m, cfg = self._last_info, self._last_info["config"]
+        design = (
+            "FP32 baseline"
+            if cfg["fp32"]
+            else (
+                f"HIC {cfg['msb_bits']}+{cfg['lsb_bits']} bits ({cfg['lsb_encoding']} LSB), acc {cfg['acc_bits']}, "
+                f"noise {cfg['noise']:g}"
+            )
+        )
+        lines = [f"{design}, width {cfg['width']:g}: reward {m['reward']:.4f}"]
+        if m["failed"]:
+            lines.append(f"  failed: {m.get('failure_reason')}")
+        else:
+            h = self.space.horizon
+            lines.append(
+                f"  accuracy {m['accuracy']:.4f}; after {h}: {m['accuracy_drift'][h]:.4f}, "
+                f"compensated {m['accuracy_drift_gdc'][h]:.4f}"
+            )
+        lines.append(
+            f"  size {m['size_ratio']:.3f} of the FP32 width-1 model; most-written device "
+            f"{m['max_write_cycles']} cycles ({m['endurance_fraction']:.2e} of endurance)"
+        )
+        return "\n".join(lines) + "\n"
 
     def _check_running(self) -> None:
         if self._done:
@@ -261,6 +297,7 @@ class HICDesignEnv(_DesignBase):
     | cache | path, "default" or None | ``"default"`` | shared SQLite result cache |
     | device | PCMParams or dict | ``PCMParams()`` | device physics (``docs/hic.md``); fields by name |
     | torch_device | str | None | torch device (cuda if available) |
+    | render_mode | str or None | None | ``"ansi"``: ``render()`` returns the last design and its metrics as text |
 
     >>> import gymnasium, hicenv
     >>> env = gymnasium.make("hicenv/HICDesign-v0", backend="table")
