@@ -36,7 +36,7 @@ kernel settings the device picked."""
 class _DesignBase(gym.Env):
     """What both environments share: context, backends, reward."""
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}  # one design a frame; fps matters to video recorders only
 
     def __init__(
         self,
