@@ -233,6 +233,19 @@ def _check_exports(out, all_path, plot) -> None:
         check_output(plot, "--plot", _PLOT_SUFFIXES)
 
 
+def _say_done(study) -> None:
+    """A summary line on stderr (data goes to stdout or files): what the study now holds."""
+    import optuna
+
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    best = (
+        f"{len(study.best_trials)} on the Pareto front"
+        if len(study.directions) > 1
+        else (f"best {study.best_value:.4g}" if done else "no best yet")
+    )
+    print(f"study {study.study_name}: {len(done)} finished trials, {best}", file=sys.stderr, flush=True)
+
+
 def _export(study, out, all_path, plot) -> None:
     from hicenv.design.pareto import plot_front, write_csv
     from hicenv_agents.search.optuna_study import pareto_of
@@ -264,6 +277,7 @@ def _study(args) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = run_study(spec, args.storage, args.study_name, args.device, progress=sys.stderr.isatty(), cache=args.cache)
     _export(study, args.out, args.all, args.plot)
+    _say_done(study)
     return 0
 
 

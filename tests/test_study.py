@@ -333,3 +333,14 @@ def test_ctrl_c_exits_130_and_leaves_no_trial_running(tmp_path, after_s):
     if journal.exists() and journal.stat().st_size:
         running = [t for t in _journal_study(journal).trials if t.state == optuna.trial.TrialState.RUNNING]
         assert running == []
+
+
+def test_without_a_terminal_each_trial_is_a_log_line_and_the_end_a_summary(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(TABLE_STUDY.format(trials=3, sampler="random"))
+    p = hicenv("study", f)  # stderr is a pipe here, not a terminal
+    assert p.returncode == 0, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert [line.split(" complete ")[0] for line in lines[:3]] == [f"[tbl] trial {i}" for i in range(3)]
+    assert all("msb_bits=" in line and " -> " in line and "ETA" in line for line in lines[:3])
+    assert lines[-1].startswith("study tbl: 3 finished trials,") and "Pareto front" in lines[-1]

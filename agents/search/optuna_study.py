@@ -374,6 +374,36 @@ def _stop_when_the_grid_is_taken(study: optuna.Study, trial: optuna.trial.Frozen
         study.stop()
 
 
+class _LogLines:
+    """One line on stderr per finished trial: its number, state, design, objectives, the
+    front's size (or the best value), elapsed time and an ETA for this run's trials."""
+
+    def __init__(self, trials: int) -> None:
+        self.trials, self.done, self.t0 = trials, 0, time.monotonic()
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        import sys
+
+        self.done += 1
+        elapsed = time.monotonic() - self.t0
+        eta = elapsed / self.done * max(self.trials - self.done, 0)
+        values = "" if trial.values is None else " -> " + ", ".join(f"{v:.4g}" for v in trial.values)
+        best = (
+            f"front {len(study.best_trials)}"
+            if len(study.directions) > 1
+            else f"best {study.best_value:.4g}"
+            if any(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False))
+            else "best -"
+        )
+        design = " ".join(f"{k}={v}" for k, v in trial.params.items())
+        print(
+            f"[{study.study_name}] trial {trial.number} {trial.state.name.lower()} ({self.done}/{self.trials}): "
+            f"{design}{values}; {best}; {elapsed:.0f} s, ETA {eta:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def _optimize(study: optuna.Study, objective: Callable, trials: int, progress: bool) -> None:
     """``study.optimize`` with a bar over trials showing the Pareto-front size (or best value)."""
     callbacks, bar = [], None
@@ -390,6 +420,8 @@ def _optimize(study: optuna.Study, objective: Callable, trials: int, progress: b
                 bar.set_postfix(best=f"{study.best_value:.4f}")
 
         callbacks.append(callback)
+    else:  # no terminal (a log file, a job scheduler): a line per trial instead of a bar
+        callbacks.append(_LogLines(trials))
     if isinstance(study.sampler, optuna.samplers.GridSampler):
         callbacks.append(_stop_when_the_grid_is_taken)
     started: list[int] = []
