@@ -62,6 +62,12 @@ def check_output(path: str | os.PathLike, what: str = "output", suffixes: tuple[
         raise InputError(f"{what} {p}: folder {folder} is not writable")
 
 
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it; set back at once
+    os.umask(mask)
+    return mask
+
+
 def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
     """Call ``write(tmp)`` on a fresh temporary file of the same suffix, then put it at
     ``path`` (see the module's contract). Returns ``path``."""
@@ -75,6 +81,9 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -
     try:
         write(tmp)
         if folder is not None:
+            # mkstemp makes the file private (0600); the result gets the mode a plain open()
+            # would give it (an existing file's own mode is kept).
+            os.chmod(tmp, stat.S_IMODE(p.stat().st_mode) if p.is_file() else 0o666 & ~_umask())
             os.replace(tmp, p)
             return p
         if str(path) == "-":

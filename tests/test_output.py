@@ -135,3 +135,22 @@ def test_two_writers_to_one_path_both_finish_and_leave_one_whole_file(tmp_path):
     lines = target.read_text().splitlines()
     assert len(lines) == 200 and len(set(lines)) == 1  # one writer's whole file, never a mix
     assert [p.name for p in tmp_path.iterdir()] == ["front.csv"]  # no temporary file left
+
+
+def test_written_files_get_the_mode_open_would_give_and_keep_an_existing_mode(tmp_path):
+    import os
+    import stat
+
+    from hicenv.output import write_atomically
+
+    old = os.umask(0o022)
+    try:
+        fresh = write_atomically(tmp_path / "a.txt", lambda t: t.write_text("x"))
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o644  # not mkstemp's private 0600
+        kept = tmp_path / "b.txt"
+        kept.write_text("old")
+        kept.chmod(0o640)
+        write_atomically(kept, lambda t: t.write_text("new"))
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "new"
+    finally:
+        os.umask(old)
