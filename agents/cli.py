@@ -331,12 +331,17 @@ def _add_env_args(p) -> None:
     from hicenv.design.backends import BACKENDS
 
     p.add_argument(
-        "--backend", choices=list(BACKENDS), default="table", help="table (lookup, seconds) or train (the simulator)"
+        "--backend",
+        choices=list(BACKENDS),
+        default="surrogate",
+        help="surrogate (HIC-Bench's, any point of the default space, milliseconds; the default), "
+        "train (the simulator, about a minute a design) or table (a lookup table)",
     )
-    p.add_argument("--table", default=None, help="lookup table (default: the shipped one)")
-    p.add_argument("--budget", default="proxy", help="budget for the train backend (default proxy)")
-    p.add_argument("--dataset", default=None, help="dataset for the train backend (a name or a .npz file)")
-    p.add_argument("--cache", default="default", help="result cache file")
+    p.add_argument("--bench", default=None, help="surrogate backend: a compiled bench (default: the shipped one)")
+    p.add_argument("--table", default=None, help="table backend: a lookup table (default: the shipped smoke table)")
+    p.add_argument("--budget", default=None, help="train backend: budget preset (default proxy)")
+    p.add_argument("--dataset", default=None, help="train backend: a dataset name or a .npz file")
+    p.add_argument("--cache", default=None, help="train backend: result cache file (default: the shared one)")
 
 
 def _add_rl(sub) -> None:
@@ -387,6 +392,11 @@ def _add_compare(sub) -> None:
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     p.add_argument("--out", default="compare.csv", help="hypervolume curves (CSV)")
     p.add_argument("--plot", default="compare.png", help="plot (PNG)")
+    p.add_argument(
+        "--store",
+        default=None,
+        help="folder that keeps each agent-seed run as it ends; a rerun continues from it",
+    )
     _add_env_args(p)
     p.set_defaults(func=_compare)
 
@@ -404,13 +414,20 @@ def _compare(args) -> int:
         raise InputError(f"--seeds must be comma-separated integers, got {args.seeds!r}") from None
     _check_exports(args.out, None, args.plot)
     df = compare(
-        [a.strip() for a in args.agents.split(",")], args.evaluations, seeds, env_kwargs_from(args), args.out, args.plot
+        [a.strip() for a in args.agents.split(",")],
+        args.evaluations,
+        seeds,
+        env_kwargs_from(args),
+        args.out,
+        args.plot,
+        store=args.store,
+        say=lambda line: print(line, file=sys.stderr, flush=True),
     )
     last = df[df["evaluations"] == df["evaluations"].max()].groupby("agent", sort=False)["hypervolume"]
     for agent, hv in last:
         print(
             f"{agent:>7}: hypervolume after {df['evaluations'].max()} evaluations: "
-            f"median {hv.median():.4f} (min {hv.min():.4f}, max {hv.max():.4f})"
+            f"median {hv.median():.4f} (interquartile {hv.quantile(0.25):.4f} to {hv.quantile(0.75):.4f})"
         )
     return 0
 

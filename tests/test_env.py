@@ -29,7 +29,9 @@ LIVE_SPACE = (
 def live_cache(tmp_path_factory):
     """A cache holding both live points, so the checkers' repeated steps are served from it."""
     path = tmp_path_factory.mktemp("cache") / "results.sqlite"
-    env = gymnasium.make("hicenv/HICDesign-v0", space=LIVE_SPACE, budget="smoke", cache=path, noise=1.0)
+    env = gymnasium.make(
+        "hicenv/HICDesign-v0", backend="train", space=LIVE_SPACE, budget="smoke", cache=path, noise=1.0
+    )
     for a in range(2):
         env.reset(seed=0)
         env.step(np.array([a]))
@@ -46,24 +48,37 @@ def test_shipped_table_covers_a_coarse_grid():
     assert t.df["accuracy"].max() > 0.2  # the smoke runs learned something
 
 
+@pytest.mark.parametrize("backend", ["table", "surrogate"])
 @pytest.mark.parametrize("env_id", ["hicenv/HICDesign-v0", "hicenv/HICDesignSeq-v0"])
-def test_checkers_pass_in_lookup_mode(env_id):
-    env = gymnasium.make(env_id, backend="table")
+def test_checkers_pass_in_lookup_and_surrogate_mode(env_id, backend):
+    env = gymnasium.make(env_id, backend=backend)
     gym_check_env(env.unwrapped)
-    sb3_check_env(gymnasium.make(env_id, backend="table").unwrapped)
+    sb3_check_env(gymnasium.make(env_id, backend=backend).unwrapped)
+
+
+def test_the_default_backend_is_the_shipped_bench_over_the_whole_default_space():
+    env = gymnasium.make("hicenv/HICDesign-v0").unwrapped
+    assert env.backend == "surrogate" and env.space.names == DesignSpace.default().names
+    assert env.space.nvec.tolist() == DesignSpace.default().nvec.tolist()
+    env.reset(seed=0)
+    *_, info = env.step(env.action_space.sample())
+    assert env.unwrapped.last_evaluation["source"] == "surrogate" and 0.1 < info["accuracy"] <= 1
+    assert env.observation_space.contains(env._context())  # the fidelity context is the bench's budget
 
 
 @pytest.mark.parametrize("env_id", ["hicenv/HICDesign-v0", "hicenv/HICDesignSeq-v0"])
 def test_checkers_pass_at_the_smoke_budget_without_a_filled_cache(env_id, tmp_path):
     # The checker steps twice from one seed and compares the infos: the first step trains,
     # the second is served from the cache, so info must hold nothing wall-clock.
-    kw = dict(space=LIVE_SPACE, budget="smoke", cache=tmp_path / "empty.sqlite", noise=1.0)
+    kw = dict(backend="train", space=LIVE_SPACE, budget="smoke", cache=tmp_path / "empty.sqlite", noise=1.0)
     gym_check_env(gymnasium.make(env_id, **kw).unwrapped)
     sb3_check_env(gymnasium.make(env_id, **kw).unwrapped)
 
 
 def test_same_seed_and_action_same_reward_and_repeat_is_cached(live_cache, monkeypatch):
-    env = gymnasium.make("hicenv/HICDesign-v0", space=LIVE_SPACE, budget="smoke", cache=live_cache, noise=1.0)
+    env = gymnasium.make(
+        "hicenv/HICDesign-v0", backend="train", space=LIVE_SPACE, budget="smoke", cache=live_cache, noise=1.0
+    )
     env.reset(seed=3)
     _, r1, term, trunc, info1 = env.step(np.array([1]))
     assert term and not trunc and env.unwrapped.last_evaluation["source"] == "cache"
@@ -96,7 +111,7 @@ def test_live_training_without_cache_is_deterministic():
     }
     rewards = []
     for _ in range(2):
-        env = gymnasium.make("hicenv/HICDesign-v0", space=space, budget=budget, cache=None)
+        env = gymnasium.make("hicenv/HICDesign-v0", backend="train", space=space, budget=budget, cache=None)
         env.reset(seed=1)
         _, r, _, _, info = env.step(np.array([0]))
         assert env.unwrapped.last_evaluation["source"] == "train" and not env.unwrapped.last_evaluation["cached"]
@@ -195,6 +210,7 @@ def test_bad_kwargs_are_named(kwargs, err):
 def test_failed_run_is_a_finished_episode_with_the_penalty():
     env = gymnasium.make(
         "hicenv/HICDesign-v0",
+        backend="train",
         space=LIVE_SPACE.fix("fp32", True),
         cache=None,
         failed_reward=-3.0,

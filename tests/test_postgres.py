@@ -29,6 +29,7 @@ trials = 0
 sampler = "random"
 seed = 0
 noise = 1.0
+backend = "train"
 [budget]
 name = "pg"
 train_images = {images}

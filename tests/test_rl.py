@@ -1,4 +1,4 @@
-"""RL agents and the agent comparison, on the shipped lookup table."""
+"""RL agents and the agent comparison, on the shipped lookup table and the shipped bench's surrogate."""
 
 import subprocess
 import sys
@@ -96,3 +96,27 @@ def test_compare_writes_hypervolume_curves(tmp_path):
         assert (hv[1:] >= hv[:-1] - 1e-12).all()  # a front only grows
     assert pd.read_csv(tmp_path / "c.csv").shape == df.shape
     assert (tmp_path / "c.png").stat().st_size > 10_000
+
+
+def test_compare_gives_every_agent_equal_evaluations_and_a_regret_to_the_space_front(tmp_path):
+    # DQN picks one knob a step: it gets (knobs) steps for each design the others evaluate.
+    df = compare(agents=("random", "dqn"), evaluations=20, seeds=(0,), out=tmp_path / "c.csv", plot=None)
+    assert (df.groupby("agent").size() == 20).all()
+    # The surrogate answers every point of the default space: the regret is to that front.
+    assert (df["regret"] >= -1e-12).all()
+    assert (df["regret"] + df["hypervolume"]).round(12).nunique() == 1  # one best hypervolume
+
+
+def test_compare_keeps_each_run_and_a_rerun_continues_from_them(tmp_path, monkeypatch):
+    from hicenv_agents.search import compare as compare_module
+
+    store = tmp_path / "runs"
+    first = compare(agents=("random",), evaluations=10, seeds=(0, 1), out=tmp_path / "a.csv", plot=None, store=store)
+    ran = []
+    real = compare_module.AGENTS["random"]
+    monkeypatch.setitem(compare_module.AGENTS, "random", lambda *a: ran.append(a) or real(*a))
+    again = compare(agents=("random",), evaluations=10, seeds=(0, 1, 2), out=tmp_path / "b.csv", plot=None, store=store)
+    assert [a[1] for a in ran] == [2]  # seeds 0 and 1 came from the store
+    pd.testing.assert_frame_equal(again[again["seed"] < 2].reset_index(drop=True), first)
+    compare(agents=("random",), evaluations=11, seeds=(0,), out=tmp_path / "c.csv", plot=None, store=store)
+    assert [a[1] for a in ran] == [2, 0]  # another number of evaluations is another run

@@ -68,13 +68,26 @@ def test_table_study_writes_a_non_dominated_front(tmp_path, sampler):
     assert (tmp_path / "p.png").stat().st_size > 10_000
 
 
+def test_the_readme_main_job_returns_a_front_of_trained_accuracies_in_seconds(tmp_path):
+    # The README's first command: on the shipped bench's surrogate, not the smoke table
+    # (whose accuracies, 11-51%, rank designs near chance).
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = tmp_path / "pareto.csv"
+    p = hicenv("study", os.path.join(root, "studies", "quick.toml"), "--out", out, timeout=300)
+    assert p.returncode == 0, p.stderr
+    front = pd.read_csv(out)
+    assert front["budget"].eq("surrogate of proxy").all() and front["lsb_encoding"].nunique() >= 1
+    assert front["horizon_accuracy"].max() > 0.75  # the proxy's trained accuracies, not a smoke run's
+    assert_mutually_non_dominated(front)
+
+
 @pytest.mark.slow
 def test_quick_study_file_runs_live_and_writes_its_front(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = tmp_path / "pareto.csv"
     p = hicenv(
         "study",
-        os.path.join(root, "studies", "quick.toml"),
+        os.path.join(root, "studies", "quick-train.toml"),
         "--out",
         out,
         "--cache",
@@ -188,6 +201,7 @@ sampler = "random"
 mode = "reward"
 pruner = "median"
 noise = 1.0
+backend = "train"
 [budget]
 train_images = 128
 epochs = 3
@@ -210,7 +224,7 @@ fixed = { lsb_bits = 4, acc_bits = 8 }
 
 def test_a_dataset_that_cannot_load_fails_before_the_study_is_written(tmp_path):
     f = tmp_path / "s.toml"
-    f.write_text('trials = 2\ndataset = "imagenet"\n[budget]\ntrain_images = 64\ndepth = 8\n')
+    f.write_text('trials = 2\nbackend = "train"\ndataset = "imagenet"\n[budget]\ntrain_images = 64\ndepth = 8\n')
     db = tmp_path / "s.db"
     p = hicenv("study", f, "--storage", f"sqlite:///{db}", "--cache", tmp_path / "c.sqlite")
     assert p.returncode == 2 and "unknown dataset" in p.stderr and len(p.stderr.strip().splitlines()) == 1

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from hicenv.design.space import DesignSpace
 from hicenv_agents.search.studyfile import StudySpec, load_study_file
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"  # not the working directory
@@ -18,8 +19,10 @@ def write(tmp_path, text):
 
 def test_shipped_study_files_load():
     quick = load_study_file(STUDIES / "quick.toml")
-    assert quick.name == "quick" and quick.backend == "train" and quick.trials >= 5
-    assert set(quick.design_space().names) == {"msb_bits", "lsb_bits", "width"}
+    assert quick.name == "quick" and quick.backend == "surrogate" and quick.trials >= 100
+    assert quick.design_space().names == DesignSpace.default().names  # the whole default space
+    live = load_study_file(STUDIES / "quick-train.toml")
+    assert live.backend == "train" and set(live.design_space().names) == {"msb_bits", "lsb_bits", "width"}
     paper = load_study_file(STUDIES / "paper.toml")
     assert paper.include_fp32 and paper.get_budget().name == "full"
     assert {1.0, 1.5, 2.0} <= set(dict((k.name, k.values) for k in paper.design_space().knobs)["width"])
@@ -71,8 +74,16 @@ def test_missing_file():
 
 
 def test_spec_round_trip():
-    s = StudySpec(trials=3, space={"knobs": {"width": [1.0, 2.0]}}, budget={"epochs": 1, "depth": 8})
+    s = StudySpec(trials=3, backend="train", space={"knobs": {"width": [1.0, 2.0]}}, budget={"epochs": 1, "depth": 8})
     assert StudySpec.from_dict(s.to_dict()) == s
+
+
+def test_a_surrogate_study_refuses_a_budget_or_dataset_its_bench_was_not_made_with():
+    with pytest.raises(ValueError, match="a budget is for backend = 'train'"):
+        StudySpec(trials=3, budget="smoke")
+    with pytest.raises(ValueError, match="another dataset needs backend = 'train'"):
+        StudySpec(trials=3, dataset="cifar10")
+    assert StudySpec(trials=3, budget="proxy").get_budget().name == "proxy"  # the bench's own: accepted
 
 
 def test_a_study_file_searches_device_physics_and_the_lsb_encoding(tmp_path):

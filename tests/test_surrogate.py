@@ -9,6 +9,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import hicenv  # noqa: F401  (registers the environments)
+import hicenv.errors
 from hicenv.design.surrogate import TARGETS, Surrogate, SurrogateBackend, load_bench
 from hicenv.design.table import SHIPPED_TABLE
 from hicenv.rows import drift_columns
@@ -123,3 +124,23 @@ def test_a_stored_fit_is_reused_and_a_stale_one_refitted(tmp_path, bench, fitted
     assert np.allclose(again.predict(x)[0], fitted.predict(x)[0])
     with pytest.warns(UserWarning, match="other bench points"):
         Surrogate(bench.iloc[:-3], fitted=path)
+
+
+@pytest.mark.parametrize(
+    "kwargs, named",
+    [({"budget": "proxy"}, "budget 'proxy' is for backend 'train'"), ({"dataset": "cifar10"}, "'cifar10'")],
+)
+def test_a_budget_or_dataset_the_bench_was_not_made_with_is_refused_not_ignored(fitted, kwargs, named):
+    # The stand-in bench is the smoke table's: its budget is smoke, its dataset the embedded subset.
+    with pytest.raises(hicenv.errors.InputError, match=named):
+        SurrogateBackend(fitted, **kwargs)
+    assert SurrogateBackend(fitted, budget="smoke", dataset="embedded").budget.name == "smoke"
+
+
+def test_the_shipped_bench_is_fitted_once_per_process_and_answers_the_default_space():
+    from hicenv.design.space import DesignSpace
+
+    a, b = SurrogateBackend(), SurrogateBackend()
+    assert a.surrogate is b.surrogate and a.budget.name == "proxy"
+    space, levels = a.covered(DesignSpace.default(), exact=True)
+    assert levels is None and len(a._answers) == int(np.prod(DesignSpace.default().nvec))

@@ -1,7 +1,7 @@
 """Agents side by side: hypervolume of each one's front against the number of evaluations.
 
-Every agent gets the same number of evaluations and the same seeds, on the lookup
-table by default (seconds) or live training when asked. ArchGym (Krishnan et al.,
+Every agent gets the same number of evaluations and the same seeds, on HIC-Bench's
+surrogate by default (seconds) or live training when asked. ArchGym (Krishnan et al.,
 2023) found that tuned agents end up close to each other; this shows where ours
 stand on our space.
 """
@@ -9,6 +9,7 @@ stand on our space.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pandas as pd
 
 from hicenv.design.pareto import front, hypervolume, save_figure, write_csv
 from hicenv.errors import InputError
-from hicenv_agents.search.rl import HV_REFERENCE, hv_points, hv_reference, run_random, run_rl
+from hicenv_agents.search.rl import ALGOS, HV_REFERENCE, hv_points, hv_reference, run_random, run_rl
 from hicenv_agents.search.studyfile import StudySpec
 
 __all__ = ["AGENTS", "DEFAULT_AGENTS", "compare", "hypervolume_curve", "plot_curves"]
@@ -29,9 +30,21 @@ def _random(evaluations: int, seed: int, env_kwargs: dict) -> pd.DataFrame:
 
 
 def _rl(algo: str):
-    return lambda evaluations, seed, env_kwargs: (
-        run_rl(algo, timesteps=evaluations, seed=seed, env_kwargs=env_kwargs).designs
-    )
+    def designs(evaluations: int, seed: int, env_kwargs: dict) -> pd.DataFrame:
+        # Equal evaluations: an agent that picks one knob a step (DQN) gets as many steps as a
+        # design has knobs for each design the others evaluate.
+        steps = _steps_per_design(ALGOS[algo].env_id, env_kwargs)
+        return run_rl(algo, timesteps=evaluations * steps, seed=seed, env_kwargs=env_kwargs).designs
+
+    return designs
+
+
+def _steps_per_design(env_id: str, env_kwargs: dict) -> int:
+    import gymnasium
+
+    if env_id != "hicenv/HICDesignSeq-v0":
+        return 1
+    return len(gymnasium.make(env_id, **env_kwargs).unwrapped.space.knobs)
 
 
 def _optuna(sampler: str):
@@ -45,6 +58,7 @@ AGENTS: dict[str, Callable[[int, int, dict], pd.DataFrame]] = {
     "gp": _optuna("gp"),
     "ppo": _rl("ppo"),
     "a2c": _rl("a2c"),
+    "dqn": _rl("dqn"),
 }
 """Agents by name, each ``(evaluations, seed, env_kwargs) -> designs`` in the order it evaluated them."""
 DEFAULT_AGENTS = ("random", "tpe", "nsga2", "ppo")
@@ -64,7 +78,7 @@ def hypervolume_curve(designs: pd.DataFrame, endurance_bound: float, reference=H
 def _optuna_designs(sampler: str, evaluations: int, seed: int, env_kwargs: dict) -> pd.DataFrame:
     from hicenv_agents.search.optuna_study import create_or_load, designs_frame, make_objective
 
-    backend = env_kwargs.get("backend", "table")
+    backend = env_kwargs.get("backend", "surrogate")
     spec = StudySpec(
         name=f"compare-{sampler}-{seed}",
         trials=evaluations,
@@ -72,7 +86,8 @@ def _optuna_designs(sampler: str, evaluations: int, seed: int, env_kwargs: dict)
         seed=seed,
         backend=backend,
         table=env_kwargs.get("table"),
-        budget=env_kwargs.get("budget", "proxy"),
+        bench=env_kwargs.get("bench"),
+        budget=env_kwargs.get("budget"),
         space=_space_dict(env_kwargs),
         noise=1.0,
     )
@@ -101,53 +116,160 @@ def compare(
     env_kwargs: dict | None = None,
     out: str | os.PathLike = "compare.csv",
     plot: str | os.PathLike | None = "compare.png",
+    store: str | os.PathLike | None = None,
+    say: Callable[[str], object] | None = None,
 ) -> pd.DataFrame:
-    """Run each agent for ``evaluations`` designs per seed; write the hypervolume curves."""
+    """Run each agent for ``evaluations`` designs per seed; write the hypervolume curves.
+
+    ``store``: a folder where each (agent, seed) run is kept as one JSON line as soon as
+    it ends, under a key of what determines it (:func:`run_key`); a rerun takes stored
+    runs from there and runs only the others. ``say`` gets one line per run."""
     if isinstance(evaluations, bool) or not isinstance(evaluations, int) or evaluations < 1:
         raise InputError(f"evaluations must be an integer >= 1, got {evaluations!r}")
     if not seeds:
         raise InputError("seeds must name at least one seed")
-    env_kwargs = {"backend": "table", **dict(env_kwargs or {}), "noise": 1.0}
+    env_kwargs = {"backend": "surrogate", **dict(env_kwargs or {}), "noise": 1.0}
     unknown = [a for a in agents if a not in AGENTS]
     if unknown:
         raise InputError(f"unknown agent(s) {unknown}; agents: {', '.join(AGENTS)}")
     import gymnasium
 
-    space = gymnasium.make("hicenv/HICDesign-v0", **env_kwargs).unwrapped.space
+    env = gymnasium.make("hicenv/HICDesign-v0", **env_kwargs).unwrapped
+    space, answers = env.space, _answers_digest(env)
     bound = space.endurance_budget / space.retrains
     reference = hv_reference(max(space.values_of("width")))
+    best = best_hypervolume(env, bound, reference)
+    stored = _stored_runs(store)
     curves = []
     for agent in agents:
         for seed in seeds:
-            designs = AGENTS[agent](evaluations, seed, env_kwargs)
-            hv = hypervolume_curve(designs.iloc[:evaluations], bound, reference)
+            key = run_key(agent, seed, evaluations, env_kwargs, answers)
+            t0 = time.perf_counter()
+            if key in stored:
+                hv, how = np.asarray(stored[key]["hypervolume"]), "stored"
+            else:
+                designs = AGENTS[agent](evaluations, seed, env_kwargs)
+                hv, how = hypervolume_curve(designs.iloc[:evaluations], bound, reference), "ran"
+                _store_run(store, key, agent, seed, evaluations, hv)
+            if say:
+                seconds = time.perf_counter() - t0
+                say(f"{agent} seed {seed}: hypervolume {hv[-1]:.4f} after {len(hv)} ({how}, {seconds:.1f} s)")
             curves.append(
                 pd.DataFrame(
                     {"agent": agent, "seed": seed, "evaluations": np.arange(1, len(hv) + 1), "hypervolume": hv}
                 )
             )
     df = pd.concat(curves, ignore_index=True)
+    if best is not None:
+        df["regret"] = best - df["hypervolume"]  # to the front of the whole space, as the backend answers it
     write_csv(df, out)
     if plot:
         plot_curves(df, plot)
     return df
 
 
+def best_hypervolume(env, bound: float, reference) -> float | None:
+    """The hypervolume of the front of every point of the environment's space, where its
+    backend answers them all cheaply (surrogate, table; at most 200,000 points); None for
+    live training. An agent's regret is this minus its own."""
+    import itertools
+
+    from hicenv.design.pareto import design_row
+
+    n = int(np.prod(env.space.nvec))
+    if env.backend == "train" or n > 200_000:
+        return None
+    context = {} if env.space.searches_noise else {"noise": env.noise_levels[0]}
+    rows = []
+    for idx in itertools.product(*(range(k) for k in env.space.nvec)):
+        metrics, _ = env._backend(env.space.decode(np.array(idx), **context), env.train_seed or 0)
+        rows.append(design_row(metrics, env.space.horizon, env.weights.compensate))
+    return hypervolume(hv_points(front(pd.DataFrame(rows)), bound), reference)
+
+
+def run_key(agent: str, seed: int, evaluations: int, env_kwargs: dict, answers: str) -> str:
+    """What determines an agent's run: the agent, seed, evaluations, the environment's
+    kwargs, what its backend answers (``answers``: the bench's content for the surrogate)
+    and the code that searches (these modules' source and the libraries' versions)."""
+    import hashlib
+    import json
+
+    parts = {
+        "agent": agent,
+        "seed": seed,
+        "evaluations": evaluations,
+        "env": {k: str(v) for k, v in sorted(env_kwargs.items())},
+        "answers": answers,
+        "code": _code_digest(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def _code_digest() -> str:
+    import hashlib
+    import importlib.metadata as md
+
+    from hicenv_agents.search import optuna_study, rl, samplers
+
+    h = hashlib.sha256()
+    for module in (optuna_study, rl, samplers):
+        h.update(Path(module.__file__).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    for lib in ("optuna", "stable-baselines3", "torch", "gymnasium", "numpy", "scikit-learn"):
+        h.update(f"{lib}={md.version(lib)}".encode())
+    return h.hexdigest()[:16]
+
+
+def _answers_digest(env) -> str:
+    """The surrogate's fitted points (its digest); a table's content; else the backend's name
+    and budget (live training: the cache and simulator fingerprint decide, not hashed here)."""
+    backend = env._backend
+    if getattr(backend, "surrogate", None) is not None:
+        return f"surrogate:{backend.surrogate.digest}"
+    if getattr(backend, "table", None) is not None:
+        return f"table:{pd.util.hash_pandas_object(backend.table.df, index=False).sum()}"
+    return f"{env.backend}:{backend.budget}"
+
+
+def _stored_runs(store) -> dict:
+    if store is None:
+        return {}
+    from hicenv_agents.experiments.runner import load_results
+
+    return {r["key"]: r for r in load_results(store) if "key" in r}
+
+
+def _store_run(store, key: str, agent: str, seed: int, evaluations: int, hv: np.ndarray) -> None:
+    if store is None:
+        return
+    import json
+
+    Path(store).mkdir(parents=True, exist_ok=True)
+    line = {"key": key, "agent": agent, "seed": seed, "evaluations": evaluations, "hypervolume": hv.tolist()}
+    with open(Path(store) / "runs.jsonl", "a") as f:
+        f.write(json.dumps(line) + "\n")
+
+
 def plot_curves(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Median hypervolume over seeds against evaluations, with the min-max band."""
+    """Median hypervolume over seeds against evaluations, with the interquartile band; with a
+    ``regret`` column, the regret on a log scale beside it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    for agent, g in df.groupby("agent", sort=False):
-        stats = g.groupby("evaluations")["hypervolume"].agg(["median", "min", "max"])
-        ax.plot(stats.index, stats["median"], label=agent, lw=1.6)
-        ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.15)
-    ax.set_xlabel("evaluated designs")
-    ax.set_ylabel("hypervolume of the front")
-    ax.set_title(f"agents on the same budget ({df['seed'].nunique()} seeds; band: min-max)")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    columns = ["hypervolume"] + (["regret"] if "regret" in df.columns else [])
+    fig, axes = plt.subplots(1, len(columns), figsize=(6.4 * len(columns), 4.2), dpi=120, squeeze=False)
+    for ax, column in zip(axes[0], columns):
+        for agent, g in df.groupby("agent", sort=False):
+            q = g.groupby("evaluations")[column].quantile([0.25, 0.5, 0.75]).unstack()
+            ax.plot(q.index, q[0.5], label=agent, lw=1.6)
+            ax.fill_between(q.index, q[0.25], q[0.75], alpha=0.15)
+        ax.set_xlabel("evaluated designs")
+        ax.set_ylabel("hypervolume of the front" if column == "hypervolume" else "hypervolume regret (log)")
+        if column == "regret":
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend()
+    fig.suptitle(f"agents at equal evaluations (median of {df['seed'].nunique()} seeds; band: interquartile)")
     return save_figure(fig, path)

@@ -249,10 +249,9 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
     """The function Optuna calls per trial: suggest, evaluate (cached), record, return."""
     space = spec.design_space()
     weights = spec.reward_weights()
-    budget = spec.get_budget()
     backend = make_backend(
         spec.backend,
-        budget=budget,
+        budget=spec.budget,
         dataset=space.dataset,
         table=spec.table,
         bench=spec.bench,
@@ -270,7 +269,7 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
         config = space.suggest(trial, **context)
         if trial.user_attrs.get("fp32"):
             config = replace(config, fp32=True)
-        on_epoch = None if spec.pruner == "none" or backend.budget is None else partial(_report_and_prune, trial)
+        on_epoch = None if spec.pruner == "none" or backend.name != "train" else partial(_report_and_prune, trial)
         with _INTERRUPTS.evaluating():
             metrics, _ = backend(config, spec.train_seed, on_epoch)
         row = design_row(metrics, space.horizon, weights.compensate, trial=trial.number, study=trial.study.study_name)

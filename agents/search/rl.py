@@ -12,6 +12,7 @@ of evaluated designs.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -260,14 +261,25 @@ def _check_seed(seed) -> None:
         raise InputError(f"seed must be an integer in [0, 2**32), got {seed!r}")
 
 
+_BACKEND_OPTIONS = {"budget": "train", "dataset": "train", "cache": "train", "table": "table", "bench": "surrogate"}
+"""CLI options and the one backend that reads each."""
+
+
 def env_kwargs_from(args: Any) -> dict:
-    """Environment kwargs from CLI arguments (backend, budget, table, noise, seeds, cache)."""
+    """Environment kwargs from CLI arguments (backend and its options); an option for
+    another backend is refused rather than ignored."""
     kw: dict = {"backend": args.backend}
-    if args.backend == "train":
-        kw["budget"] = args.budget
-        kw["cache"] = args.cache
-        if args.dataset:
-            kw["dataset"] = args.dataset
-    elif args.table:
-        kw["table"] = args.table
+    for option, backend in _BACKEND_OPTIONS.items():
+        value = getattr(args, option, None)
+        if value is None:
+            continue
+        if args.backend != backend:
+            raise InputError(f"--{option} is for --backend {backend}, not {args.backend}")
+        kw[option] = value
+    if args.backend == "table" and args.table is None:
+        print(
+            "note: the shipped table is the smoke budget's (1,024 training images; it ranks designs "
+            "near chance and is there for tests); the default backend, surrogate, answers from HIC-Bench",
+            file=sys.stderr,
+        )
     return kw

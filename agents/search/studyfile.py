@@ -8,10 +8,10 @@ Keys (all optional but ``trials``; unknown keys are an error)::
     seed = 0                  # sampler seed
     mode = "multi"            # multi: (accuracy, size, wear); reward: the env's scalar
     pruner = "none"           # reward mode only: none, median, halving
-    backend = "train"         # train (the simulator), table (lookup) or surrogate (HIC-Bench's)
-    table = "..."             # lookup table (table backend; default: the shipped one)
+    backend = "surrogate"     # surrogate (HIC-Bench's, the default), train (the simulator) or table (lookup)
+    table = "..."             # lookup table (table backend; default: the shipped smoke table, for tests)
     bench = "..."             # compiled HIC-Bench (surrogate backend; default: the shipped one)
-    budget = "proxy"          # budget preset, or a table of Budget fields
+    budget = "proxy"          # train backend: budget preset, or a table of Budget fields (default proxy)
     dataset = "embedded"
     noise = 1.0               # device noise when it is not a knob
     train_seed = 0            # training seed of every trial
@@ -43,6 +43,7 @@ from typing import Any
 from hicenv.design.backends import BACKENDS
 from hicenv.design.reward import RewardWeights
 from hicenv.design.space import DesignSpace
+from hicenv.design.surrogate import BENCH_DATASET
 from hicenv.errors import InputError
 from hicenv.sim.config import check_known_fields
 from hicenv.sim.trainer import Budget, get_budget
@@ -69,10 +70,10 @@ class StudySpec:
     seed: int = 0
     mode: str = "multi"
     pruner: str = "none"
-    backend: str = "train"
+    backend: str = "surrogate"
     table: str | None = None
     bench: str | None = None
-    budget: Any = "proxy"
+    budget: Any = None
     dataset: str = "embedded"
     noise: float = 1.0
     train_seed: int = 0
@@ -124,6 +125,20 @@ class StudySpec:
         self.design_space()
         self.reward_weights()
         self.get_budget()
+        if self.backend == "surrogate" and self.dataset != BENCH_DATASET:
+            raise InputError(
+                f"dataset = {self.dataset!r}: the surrogate answers for its bench's dataset "
+                f"({BENCH_DATASET!r}); another dataset needs backend = 'train'"
+            )
+        if self.backend == "surrogate" and self.budget is not None:
+            from hicenv.design.surrogate import load_bench
+
+            made = load_bench(self.bench)["budget"].iloc[0]
+            need(
+                self.get_budget() == get_budget(made),
+                f"budget = {self.budget!r}: the surrogate answers at its bench's budget ({made!r}); "
+                "a budget is for backend = 'train'",
+            )
 
     def design_space(self) -> DesignSpace:
         """The space searched: the [space] table, or in table mode the part of the
@@ -146,7 +161,8 @@ class StudySpec:
         return RewardWeights(**self.reward)
 
     def get_budget(self) -> Budget:
-        return get_budget(self.budget)
+        """The training budget (the train backend's; ``proxy`` unless the file names one)."""
+        return get_budget("proxy" if self.budget is None else self.budget)
 
     def to_dict(self) -> dict:
         return asdict(self)

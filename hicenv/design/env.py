@@ -41,8 +41,8 @@ class _DesignBase(gym.Env):
     def __init__(
         self,
         space: DesignSpace | dict | None = None,
-        backend: str = "train",
-        budget: Any = "proxy",
+        backend: str = "surrogate",
+        budget: Any = None,
         dataset: str | None = None,
         data_root: str | None = None,
         table: Any = None,
@@ -221,8 +221,12 @@ class HICDesignEnv(_DesignBase):
     Each episode is one training run of ResNet-32 under hybrid in-memory computing
     (Joshi et al., arXiv 2102.05271): the agent picks the bit split between binary
     and multi-level PCM devices, the accumulator precision and the width multiplier;
-    the environment trains the network on the PCM simulator (or looks the point up in
-    a table of evaluated points) and ends the episode.
+    the environment answers with the design's metrics and ends the episode. By default
+    the answer is HIC-Bench's surrogate (``backend="surrogate"``: Gaussian processes
+    fitted on ``proxy``-budget training runs of a space-filling sample of this space,
+    see ``studies/bench/REPORT.md`` for how well they rank points); ``backend="train"``
+    trains the network on the PCM simulator instead, ``backend="table"`` looks the
+    point up in a table of evaluated points.
 
     ## Action Space
 
@@ -251,7 +255,7 @@ class HICDesignEnv(_DesignBase):
     |-------|--------------------------------------------------------------------|-----|-----|
     | 0     | device noise, scaled over the episode's noise levels (0 if fixed or a knob) | 0 | 1 |
     | 1     | endurance budget, ``(log10(budget) + 9) / 9``                      | 0   | 1   |
-    | 2     | training fidelity, ``log10(images x epochs) / 7`` (0 in lookup mode) | 0 | 1   |
+    | 2     | training fidelity, ``log10(images x epochs) / 7`` (surrogate: its bench's; table: 0) | 0 | 1 |
 
     ## Rewards
 
@@ -278,11 +282,11 @@ class HICDesignEnv(_DesignBase):
     | kwarg | type | default | meaning |
     |-------|------|---------|---------|
     | space | DesignSpace or dict | ``DesignSpace.default()`` | knobs, fixed fields, episode settings |
-    | backend | str | ``"train"`` | ``"train"`` (the simulator), ``"table"`` (lookup) or ``"surrogate"`` (HIC-Bench's) |
-    | budget | str, dict or Budget | ``"proxy"`` | training budget (train backend) |
+    | backend | str | ``"surrogate"`` | ``"surrogate"`` (HIC-Bench's), ``"train"`` (the simulator), ``"table"`` |
+    | budget | str, dict or Budget | ``"proxy"`` | training budget (train backend; the surrogate's is its bench's) |
     | dataset | str | space's (``"embedded"``) | dataset name or ``.npz`` path |
     | data_root | str | None | folder of the dataset's files |
-    | table | path or DataFrame | shipped smoke table | lookup table (table backend) |
+    | table | path or DataFrame | shipped smoke table (for tests) | lookup table (table backend) |
     | bench | path or DataFrame | shipped HIC-Bench | compiled bench (surrogate backend) |
     | noise | float or list | ``(0.5, 1.0, 1.5)`` (table: its levels) | device-noise levels drawn per episode |
     | size_weight | float | 0.5 | weight of relative model size |
@@ -300,7 +304,7 @@ class HICDesignEnv(_DesignBase):
     | render_mode | str or None | None | ``"ansi"``: ``render()`` returns the last design and its metrics as text |
 
     >>> import gymnasium, hicenv
-    >>> env = gymnasium.make("hicenv/HICDesign-v0", backend="table")
+    >>> env = gymnasium.make("hicenv/HICDesign-v0")  # HIC-Bench's surrogate
     >>> obs, info = env.reset(seed=0)
     >>> obs.shape
     (3,)
@@ -389,7 +393,7 @@ class HICDesignSeqEnv(_DesignBase):
     Those of ``HICDesign-v0``.
 
     >>> import gymnasium, hicenv
-    >>> env = gymnasium.make("hicenv/HICDesignSeq-v0", backend="table")
+    >>> env = gymnasium.make("hicenv/HICDesignSeq-v0")
     >>> obs, info = env.reset(seed=0)
     >>> done = False
     >>> while not done:

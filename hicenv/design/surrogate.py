@@ -50,6 +50,8 @@ TARGETS = ("accuracy", *drift_columns(), "log_max_write_cycles")
 """What the surrogate predicts: accuracies (fractions) and log10(1 + max write cycles)."""
 FEATURES = ("msb_bits", "lsb_bits", "log2_acc_bits", "width", "differential", "noise")
 """The model's inputs, computed from a design point (:func:`_features`)."""
+BENCH_DATASET = "embedded"
+"""The dataset HIC-Bench's searchable rows are trained on (the embedded Fashion-MNIST subset)."""
 _REQUIRED = (*KNOBS, "fp32", "budget", "seed", "accuracy", *drift_columns(), "max_write_cycles")
 _WARNED: set[str] = set()
 
@@ -148,6 +150,8 @@ class Surrogate:
         self.digest = _digest(self.points)
         theta = _fitted_theta(fitted, self.digest, bench)
         self.models = [self._fit(x, self.points[t].to_numpy(), seed, theta.get(t)) for t in TARGETS]
+        self.memo: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        """Predictions made so far, by design point: every backend on this surrogate shares them."""
 
     def theta(self) -> dict:
         """The fitted kernel hyperparameters (log scale) of each target, and the digest of
@@ -282,15 +286,23 @@ def _shown(covered) -> str:
 def _sizes(width: float, fp32: bool, msb: int, lsb: int, acc: int, encoding: str) -> dict:
     """Model size and device counts, computed on the meta device (ResNet-32, one input
     channel, 10 classes: the embedded Fashion-MNIST the bench trains on)."""
-    import torch
-
     from hicenv.sim.metrics import model_size, reference_size_bits
-    from hicenv.sim.model import ResNet, hic_layer_names
 
     config = HICConfig(msb_bits=msb, lsb_bits=lsb, acc_bits=acc, width=width, fp32=fp32, lsb_encoding=encoding)
+    net, hic_names = _network(width)
+    return model_size(net, hic_names, config, reference_size_bits(32, 1, 10))
+
+
+@cache
+def _network(width: float):
+    """The bench's ResNet-32 at ``width`` on the meta device (shapes only) and its HIC layers."""
+    import torch
+
+    from hicenv.sim.model import ResNet, hic_layer_names
+
     with torch.device("meta"):
         net = ResNet(32, width, 1, 10)
-    return model_size(net, hic_layer_names(net), config, reference_size_bits(32, 1, 10))
+    return net, hic_layer_names(net)
 
 
 class SurrogateBackend(Backend):
@@ -300,9 +312,22 @@ class SurrogateBackend(Backend):
 
     name = "surrogate"
 
-    def __init__(self, bench=None, **_) -> None:
-        self.surrogate = bench if isinstance(bench, Surrogate) else Surrogate(bench)
-        self._answers: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+    def __init__(self, bench=None, budget=None, dataset: str | None = None, **_) -> None:
+        from hicenv.sim.trainer import BUDGETS, get_budget
+
+        self.surrogate = bench if isinstance(bench, Surrogate) else _loaded(bench)
+        self.budget = BUDGETS.get(self.surrogate.budget)  # the bench's fidelity (the observation reads it)
+        if budget is not None and get_budget(budget) != self.budget:
+            raise InputError(
+                f"the surrogate answers at its bench's budget ({self.surrogate.budget!r}); "
+                f"budget {get_budget(budget).name!r} is for backend 'train'"
+            )
+        if dataset not in (None, BENCH_DATASET):
+            raise InputError(
+                f"the surrogate answers for the dataset its bench was trained on ({BENCH_DATASET!r}), "
+                f"not {dataset!r}: use backend 'train'"
+            )
+        self._answers = self.surrogate.memo
 
     def covered(self, space: DesignSpace, exact: bool) -> tuple[DesignSpace, tuple | None]:
         other = [n for n in space.names if n not in KNOBS]
@@ -310,12 +335,14 @@ class SurrogateBackend(Backend):
             raise InputError(f"the surrogate answers the knobs {list(KNOBS)}, not {other}: use the train backend")
         points = pd.DataFrame([{k: getattr(c, k) for k in KNOBS} for c in space.points()])
         if len(points) <= 100_000:  # one batched prediction: every step is then a lookup
-            self._remember(points)
+            self._remember(points[[_key(p) not in self._answers for p in points.itertuples(index=False)]])
         else:
             self.surrogate.check(points)
         return space, None
 
     def _remember(self, points: pd.DataFrame) -> None:
+        if points.empty:
+            return
         mean, sd = self.surrogate.predict(points)
         for i, key in enumerate(points.itertuples(index=False)):
             self._answers[_key(key)] = (mean[i], sd[i])
@@ -350,6 +377,21 @@ class SurrogateBackend(Backend):
             surrogate_std={t: float(s) for t, s in zip(TARGETS, sd)},
         )
         return m
+
+
+def _loaded(bench) -> Surrogate:
+    """A surrogate of ``bench``; one per file (path and modification) in a process, so that
+    every env, study and agent run on the shipped bench shares one fit."""
+    if isinstance(bench, pd.DataFrame):
+        return Surrogate(bench)
+    path = Path(SHIPPED_BENCH if bench is None else bench)
+    stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.is_file() else None
+    return _loaded_file(None if bench is None else str(path.resolve()), stamp)
+
+
+@cache
+def _loaded_file(path: str | None, stamp) -> Surrogate:
+    return Surrogate(path)
 
 
 def _key(values) -> tuple:
