@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
 
@@ -252,10 +253,15 @@ def _export(study, out, all_path, plot) -> None:
 
     if not (out or all_path or plot):
         return
+    from hicenv.design.pareto import distinct
+
     front, everything = pareto_of(study)
     if out:
         write_csv(front, out)
-        print(f"Pareto front: {len(front)} of {len(everything)} designs -> {out}")
+        print(
+            f"Pareto front: {len(front)} of {len(distinct(everything))} distinct designs "
+            f"({len(everything)} trials) -> {out}"
+        )
     if all_path:
         write_csv(everything, all_path)
     if plot:
@@ -543,5 +549,20 @@ def _main(argv: list[str] | None) -> int:
         return 2
 
 
+def run_as_main() -> None:
+    """``python -m hicenv`` and ``python -m hicenv_agents.cli``: exit with :func:`main`'s status.
+
+    After Ctrl-C, CPython's ``-m`` path would turn 130 into death by SIGINT when the
+    KeyboardInterrupt crossed C code that runs Python (an import in torch does): it keeps
+    a flag that the interrupt was unhandled even though :func:`main` handled it. So an
+    interrupted run leaves at once (streams flushed; every trial is stored by then)."""
+    code = main()
+    if code == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run_as_main()

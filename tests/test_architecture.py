@@ -21,7 +21,7 @@ LAYERS = [
     ("rows", ("hicenv.rows",)),
     ("design", ("hicenv.design",)),
     ("searches", ("hicenv_agents.search", "hicenv_agents.experiments")),
-    ("cli", ("hicenv_agents.cli",)),
+    ("cli", ("hicenv_agents.cli", "hicenv.__main__")),
 ]
 FACADES = {"hicenv", "hicenv_agents"}
 """Package roots: they import none of their modules when imported (the public names load

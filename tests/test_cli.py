@@ -203,3 +203,14 @@ def test_bad_files_are_one_line_not_a_traceback(tmp_path, args, env, match):
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert re.search(match, p.stderr), p.stderr
     assert corrupt.read_text() == "not sqlite, not JSON"  # never overwritten
+
+
+def test_python_dash_m_hicenv_is_the_command():
+    p = subprocess.run([sys.executable, "-m", "hicenv", "--version"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == f"hicenv {hicenv_version()}"
+
+
+def hicenv_version() -> str:
+    from hicenv import __version__
+
+    return __version__

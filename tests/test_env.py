@@ -328,3 +328,40 @@ def test_ansi_render_shows_the_last_design_and_other_modes_are_refused(env_id):
     assert quiet.render() is None  # no render_mode: nothing
     with pytest.raises(ValueError, match="render_mode must be None or one of \\['ansi'\\]"):
         gymnasium.make(env_id, backend="table", render_mode="human")
+
+
+@pytest.mark.parametrize("mode, episodes", [("SAME_STEP", 40), ("NEXT_STEP", 20)])
+def test_one_step_episodes_in_a_vector_env_are_one_a_step_with_same_step_autoreset(mode, episodes):
+    # The README's vector setup: SAME_STEP. Gymnasium's default (NEXT_STEP) spends every
+    # other step of a one-step episode on a reset: half the steps evaluate nothing.
+    envs = gymnasium.make_vec(
+        "hicenv/HICDesign-v0",
+        num_envs=2,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": getattr(gymnasium.vector.AutoresetMode, mode)},
+    )
+    envs = gymnasium.wrappers.vector.RecordEpisodeStatistics(envs)
+    envs.reset(seed=0)
+    envs.action_space.seed(0)
+    returns = []
+    for _ in range(20):
+        *_, info = envs.step(envs.action_space.sample())
+        if "episode" in info:
+            returns += info["episode"]["r"][info["_episode"]].tolist()
+    assert len(returns) == episodes and all(np.isfinite(returns))
+
+
+def test_the_single_file_ppo_example_learns_and_logs_episodic_returns(capsys, monkeypatch):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "examples" / "ppo_design.py"
+    spec = importlib.util.spec_from_file_location("ppo_design", path)
+    example = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "ppo_design", example)  # its dataclass looks itself up there
+    spec.loader.exec_module(example)
+    returns = example.main(example.Args(total_timesteps=1024, num_envs=8, num_steps=16, log_every=256))
+    assert len(returns) == 1024  # every step an episode
+    assert capsys.readouterr().out.count("mean episodic return") == 4
+    assert np.mean(returns[-256:]) > np.mean(returns[:256])  # the policy moves towards better designs

@@ -95,3 +95,28 @@ def test_a_search_over_width_and_bits_finds_a_front_of_several_widths(tmp_path):
     front_df, everything = pareto_of(run_study(spec, cache=None))
     assert everything["width"].nunique() == 3
     assert front_df["width"].nunique() >= 2, front_df[["width", "msb_bits", "size_ratio", "horizon_accuracy"]]
+
+
+def test_repeated_designs_are_one_design_with_counts_and_seed_spread():
+    from hicenv.design.pareto import distinct
+
+    df = pd.DataFrame(
+        {
+            "msb_bits": [4, 4, 4, 2, 2],
+            "width": [1.0, 1.0, 1.0, 0.5, 0.5],
+            "seed": [0, 0, 1, 0, 0],  # design A: seed 0 twice (a re-proposal), seed 1 once
+            "horizon_accuracy": [0.80, 0.80, 0.84, 0.70, 0.70],
+            "size_ratio": [0.5, 0.5, 0.5, 0.1, 0.1],
+            "endurance_fraction": [1e-7, 1e-7, 3e-7, 1e-7, 1e-7],
+            "trial": [0, 1, 2, 3, 4],
+        }
+    )
+    d = distinct(df)
+    assert d["trial"].tolist() == [0, 3]  # first evaluation of each, in order
+    assert d["evaluations"].tolist() == [3, 2] and d["seeds"].tolist() == [2, 1]
+    # A: the mean over its two seeds (0.80 and 0.84), their sample std 0.02*sqrt(2)
+    assert d.loc[0, "horizon_accuracy"] == pytest.approx(0.82)
+    assert d.loc[0, "horizon_accuracy_std"] == pytest.approx(0.04 / np.sqrt(2))
+    assert d.loc[0, "endurance_fraction"] == pytest.approx(2e-7) and np.isnan(d.loc[1, "size_ratio_std"])
+    fr = front(df)
+    assert len(fr) == 2 and fr["evaluations"].sum() == 5  # two designs on the front, not five rows

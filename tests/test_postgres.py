@@ -94,7 +94,7 @@ def test_two_workers_complete_all_trials_without_duplicates_or_losses(tmp_path):
     assert len(trials) == 6
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
     assert sorted(t.number for t in trials) == list(range(6))
-    assert all("row" in t.user_attrs for t in trials)
+    assert all(t.user_attrs.get("hicenv_row") for t in trials)
 
 
 def test_a_killed_workers_trial_is_retried(tmp_path):

@@ -358,3 +358,33 @@ def test_without_a_terminal_each_trial_is_a_log_line_and_the_end_a_summary(tmp_p
     assert [line.split(" complete ")[0] for line in lines[:3]] == [f"[tbl] trial {i}" for i in range(3)]
     assert all("msb_bits=" in line and " -> " in line and "ETA" in line for line in lines[:3])
     assert lines[-1].startswith("study tbl: 3 finished trials,") and "Pareto front" in lines[-1]
+
+
+def test_fronts_and_counts_are_of_distinct_designs_when_a_sampler_re_proposes(tmp_path):
+    # A two-point space and 8 TPE trials: the sampler must re-propose points.
+    f = tmp_path / "s.toml"
+    f.write_text(TABLE_STUDY.format(trials=8, sampler="tpe") + "[space]\nknobs = { msb_bits = [2, 4] }\n")
+    f.write_text(f.read_text().replace('name = "tbl"', 'name = "two"'))
+    journal = tmp_path / "s.log"
+    out = tmp_path / "front.csv"
+    p = hicenv("study", f, "--storage", journal, "--out", out)
+    assert p.returncode == 0, p.stderr
+    assert "of 2 distinct designs (8 trials)" in p.stdout
+    fr = pd.read_csv(out)
+    assert len(fr) == len(fr.drop_duplicates(["msb_bits"])) <= 2 and fr["evaluations"].sum() <= 8
+
+
+def test_a_study_front_is_optunas_best_trials_and_agrees_with_the_designs_front():
+    import optuna
+
+    from hicenv.design.pareto import front
+    from hicenv_agents.search.optuna_study import designs_frame, pareto_of, run_study
+    from hicenv_agents.search.studyfile import StudySpec
+
+    study = run_study(StudySpec(name="agree", trials=60, sampler="random", space={"endurance_budget": 1.0}))
+    fr, everything = pareto_of(study)
+    assert set(fr["trial"]) <= {t.number for t in study.best_trials}
+    assert len(fr) == len(fr.drop_duplicates(["msb_bits", "lsb_bits", "acc_bits", "width", "lsb_encoding"]))
+    ours = front(designs_frame(study))  # the one implementation for designs that come from no study (RL)
+    assert sorted(fr["trial"]) == sorted(ours["trial"])
+    assert isinstance(study, optuna.Study) and len(everything) == 60

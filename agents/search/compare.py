@@ -8,6 +8,7 @@ stand on our space.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -136,6 +137,7 @@ def compare(
 
     env = gymnasium.make("hicenv/HICDesign-v0", **env_kwargs).unwrapped
     space, answers = env.space, _answers_digest(env)
+    _code_digest()  # read now, before any agent runs
     bound = space.endurance_budget / space.retrains
     reference = hv_reference(max(space.values_of("width")))
     best = best_hypervolume(env, bound, reference)
@@ -205,7 +207,10 @@ def run_key(agent: str, seed: int, evaluations: int, env_kwargs: dict, answers: 
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
 
 
+@functools.cache
 def _code_digest() -> str:
+    """The search code's source (read once per process, at the first run, so that every run
+    of one comparison has one key even if the files are edited meanwhile) and library versions."""
     import hashlib
     import importlib.metadata as md
 

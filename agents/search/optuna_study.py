@@ -29,7 +29,7 @@ from optuna.exceptions import ExperimentalWarning
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 
 from hicenv.design.backends import make_backend
-from hicenv.design.pareto import OBJECTIVES, design_row, front
+from hicenv.design.pareto import OBJECTIVES, design_row, distinct, front
 from hicenv.design.reward import objectives, reward
 from hicenv.errors import InputError
 from hicenv.sim.fingerprint import sim_fingerprint
@@ -180,6 +180,9 @@ def create_or_load(spec: StudySpec, storage, study_name: str | None = None) -> o
             time.sleep(0.5 * (attempt + 1))
     study.set_user_attr(_SPEC_ATTR, spec.to_dict())
     study.set_user_attr("sim_fingerprint", sim_fingerprint())
+    with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard reads
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(list(OBJECTIVES) if spec.mode == "multi" else ["reward"])
     if spec.include_fp32:
         _enqueue_baselines(study, spec)
     if spec.sampler == "grid":
@@ -207,11 +210,7 @@ def _enqueue_grid(study: optuna.Study, spec: StudySpec) -> None:
 def _say_if_other_code(study: optuna.Study) -> None:
     """Warn when a study's trials were made by other simulator code than the running one:
     each trial's row keeps its own ``sim_fingerprint``, so the export can tell them apart."""
-    made = {
-        t.user_attrs.get("row", {}).get("sim_fingerprint")
-        for t in study.get_trials(deepcopy=False)
-        if "row" in t.user_attrs
-    }
+    made = {_row(t).get("sim_fingerprint") for t in study.get_trials(deepcopy=False) if _has_row(t)}
     made.discard(None)
     if made - {sim_fingerprint()}:
         warnings.warn(
@@ -274,8 +273,7 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
             metrics, _ = backend(config, spec.train_seed, on_epoch)
         row = design_row(metrics, space.horizon, weights.compensate, trial=trial.number, study=trial.study.study_name)
         wear = float(metrics["endurance_fraction"]) * space.retrains
-        trial.set_constraint("endurance", wear / space.endurance_budget - 1.0)
-        trial.set_user_attr("row", json.loads(json.dumps(row, default=float)))
+        _record(trial, row, wear / space.endurance_budget - 1.0)
         if spec.mode == "multi":
             return objectives(metrics, space.horizon, weights.compensate)
         return reward(metrics, weights, space.horizon, space.endurance_budget, space.retrains)
@@ -288,8 +286,38 @@ def designs_frame(study: optuna.Study, only_complete: bool = True):
     import pandas as pd
 
     states = (optuna.trial.TrialState.COMPLETE,) if only_complete else None
-    trials = [t for t in study.get_trials(deepcopy=False, states=states) if "row" in t.user_attrs]
-    return pd.DataFrame([{**t.user_attrs["row"], "feasible": _feasible(t)} for t in trials])
+    trials = [t for t in study.get_trials(deepcopy=False, states=states) if _has_row(t)]
+    return pd.DataFrame([{**_row(t), "feasible": _feasible(t)} for t in trials])
+
+
+_ROW_MARK = "hicenv_row"
+"""Trial user attribute that says the trial's designs-table row is stored, one user attribute
+per column (so optuna-dashboard lists, sorts and plots each metric)."""
+
+
+def _record(trial: optuna.Trial, row: dict, endurance: float) -> None:
+    """Store a trial's row and its endurance constraint (feasible when <= 0) where
+    optuna-dashboard reads them: each column its own user attribute, and the constraint in
+    the list-valued ``constraints`` system attribute (the dashboard, 0.21, reads only that
+    form; Optuna reads it as constraint "0", and its samplers from there, like
+    ``Trial.set_constraint``'s)."""
+    for key, value in json.loads(json.dumps(row, default=float)).items():
+        trial.set_user_attr(key, value)
+    trial.set_user_attr(_ROW_MARK, True)
+    trial.storage.set_trial_system_attr(trial._trial_id, "constraints", [float(endurance)])
+
+
+def _has_row(t: optuna.trial.FrozenTrial) -> bool:
+    return t.user_attrs.get(_ROW_MARK) is True or "row" in t.user_attrs
+
+
+def _row(t: optuna.trial.FrozenTrial) -> dict:
+    """A trial's designs-table row (a study made before rows were stored per column keeps
+    it in one ``row`` attribute)."""
+    if "row" in t.user_attrs:
+        return t.user_attrs["row"]
+    # An enqueued FP32 baseline's "fp32" flag is overwritten by the row's own fp32 column.
+    return {k: v for k, v in t.user_attrs.items() if k != _ROW_MARK}
 
 
 class _Interrupts:
@@ -500,9 +528,18 @@ def _pinned_device() -> str | None:
 
 
 def pareto_of(study: optuna.Study):
-    """(front, all designs) of a stored study; an empty study is an error."""
+    """(front, all designs) of a stored study; an empty study is an error. The front is
+    Optuna's own (``study.best_trials``: non-dominated among the feasible trials) as
+    distinct design points (:func:`~hicenv.design.pareto.distinct`); without a feasible
+    trial, or in reward mode, it is :func:`~hicenv.design.pareto.front` of the designs."""
     df = designs_frame(study)
     if df.empty:
         raise InputError(f"study {study.study_name!r} has no finished trials: no front to export")
+    best = {t.number for t in study.best_trials} if len(study.directions) > 1 else set()
+    if best:
+        ok = df["trial"].isin(best)
+        if "failed" in df:
+            ok &= ~df["failed"].astype(bool)
+        return distinct(df[ok]).sort_values(OBJECTIVES[1]).reset_index(drop=True), df
     feasible = df[df["feasible"]] if "feasible" in df else df
     return front(feasible if len(feasible) else df, OBJECTIVES), df

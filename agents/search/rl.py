@@ -128,8 +128,8 @@ class _Recorder:
 
     def _update_front(self, p: np.ndarray) -> None:
         f = self.front
-        if len(f) and np.any(np.all(f <= p, axis=1) & np.any(f < p, axis=1)):
-            return  # dominated
+        if len(f) and np.any(np.all(f <= p, axis=1)):
+            return  # dominated, or a design already on the front (a re-proposal)
         keep = ~(np.all(p <= f, axis=1) & np.any(p < f, axis=1))
         self.front = np.vstack([f[keep], p])
 

@@ -19,6 +19,8 @@ __all__ = [
     "non_dominated",
     "hypervolume",
     "front",
+    "distinct",
+    "design_columns",
     "plot_front",
     "write_csv",
     "design_row",
@@ -65,14 +67,52 @@ def hypervolume(values: np.ndarray, ref: Sequence[float]) -> float:
     return float(total)
 
 
+def design_columns(designs: pd.DataFrame) -> list[str]:
+    """The columns of ``designs`` that name a design point: every field of
+    :class:`~hicenv.sim.config.HICConfig` and every ``device.<field>`` the table has."""
+    from dataclasses import fields
+
+    from hicenv.rows import DEVICE_PREFIX
+    from hicenv.sim.config import HICConfig
+
+    names = {f.name for f in fields(HICConfig) if f.name != "pcm"}
+    return [c for c in designs.columns if c in names or c.startswith(DEVICE_PREFIX)]
+
+
+def distinct(designs: pd.DataFrame, objectives: Sequence[str] = OBJECTIVES) -> pd.DataFrame:
+    """One row per distinct design point, in order of first evaluation: its first row, with
+    ``objectives`` averaged over its evaluations, ``evaluations`` (how many rows it had),
+    ``seeds`` (how many distinct training seeds, where there is a ``seed`` column) and
+    ``<objective>_std``, the spread over those seeds (NaN for one seed). Re-evaluations of
+    a point (a re-proposal, a cached repeat) are one design, not several."""
+    columns = design_columns(designs)
+    if designs.empty or not columns:
+        return designs.assign(evaluations=1)
+    key = designs[columns].astype(str).agg("|".join, axis=1)
+    groups = designs.groupby(key, sort=False)
+    out = groups.head(1).copy()
+    order = key.loc[out.index]
+    out["evaluations"] = groups.size().loc[order].to_numpy()
+    if "seed" in designs.columns:
+        per_seed = designs.groupby([key, designs["seed"]], sort=False)[list(objectives)].mean()
+        by_design = per_seed.groupby(level=0, sort=False)
+        out["seeds"] = by_design.size().loc[order].to_numpy()
+        for c in objectives:
+            out[c] = by_design[c].mean().loc[order].to_numpy()
+            out[f"{c}_std"] = by_design[c].std().loc[order].to_numpy()
+    return out.reset_index(drop=True)
+
+
 def front(designs: pd.DataFrame, objectives: Sequence[str] = OBJECTIVES) -> pd.DataFrame:
-    """The rows of ``designs`` that are Pareto-optimal in ``objectives`` (failed rows dropped)."""
+    """The distinct design points of ``designs`` (:func:`distinct`) that are Pareto-optimal in
+    ``objectives`` (failed rows dropped), by increasing ``objectives[1]``."""
     df = designs
     if "failed" in df.columns:
         df = df[~df["failed"].astype(bool)]
     df = df.dropna(subset=list(objectives))
     if df.empty:
         return df
+    df = distinct(df, objectives)
     mask = non_dominated(_as_min(df[list(objectives)].to_numpy()))
     return df[mask].sort_values(list(objectives)[1]).reset_index(drop=True)
 
