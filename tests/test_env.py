@@ -365,3 +365,38 @@ def test_the_single_file_ppo_example_learns_and_logs_episodic_returns(capsys, mo
     assert len(returns) == 1024  # every step an episode
     assert capsys.readouterr().out.count("mean episodic return") == 4
     assert np.mean(returns[-256:]) > np.mean(returns[:256])  # the policy moves towards better designs
+
+
+def test_every_backend_gives_infos_with_the_same_keys():
+    tiny = {"name": "t", "train_images": 64, "epochs": 1, "test_images": 32, "drift_test_images": 16, "depth": 8}
+    keys = {}
+    for backend, kw in (("table", {}), ("surrogate", {}), ("train", {"budget": tiny, "cache": None})):
+        env = gymnasium.make("hicenv/HICDesign-v0", backend=backend, space=LIVE_SPACE, noise=1.0, **kw)
+        env.reset(seed=0)
+        *_, info = env.step(np.array([0]))
+        keys[backend] = set(info)
+        assert info["accuracy"] is not None and "train_seconds" not in info
+    assert keys["table"] == keys["surrogate"] == keys["train"]
+
+
+def test_the_seq_env_masks_each_knobs_indices_and_a_random_policy_is_uniform_over_values():
+    env = gymnasium.make("hicenv/HICDesignSeq-v0").unwrapped
+    nvec = env.space.nvec
+    _, info = env.reset(seed=0)
+    masks = [info["action_mask"]]
+    for _ in range(len(nvec) - 1):
+        *_, info = env.step(0)
+        masks.append(info["action_mask"])
+    assert [int(m.sum()) for m in masks] == nvec.tolist() and all(m[: m.sum()].all() for m in masks)
+    # A policy blind to the masks: uniform over Discrete(8). acc_bits has 6 values; clamping
+    # gave its last value 3/8 of the picks, uniform redraws give each 1/6.
+    acc = list(env.space.names).index("acc_bits")
+    rng = np.random.default_rng(0)
+    picks = []
+    for episode in range(1200):
+        env.reset(seed=episode)
+        for _ in range(len(nvec)):
+            *_, info = env.step(int(rng.integers(env.action_space.n)))
+        picks.append(info["action"][acc])
+    share = np.bincount(picks, minlength=nvec[acc]) / len(picks)
+    assert np.allclose(share, 1 / nvec[acc], atol=0.04), share

@@ -23,6 +23,7 @@ from hicenv.design.reward import RewardWeights, reward
 from hicenv.design.space import DesignSpace
 from hicenv.errors import InputError
 from hicenv.sim.devices import PCMParams
+from hicenv.sim.result import Result
 from hicenv.sim.trainer import MAX_SEED
 
 __all__ = ["HICDesignEnv", "HICDesignSeqEnv"]
@@ -31,6 +32,15 @@ _OBS_CONTEXT = ("noise", "endurance_budget", "fidelity")
 _NOT_DETERMINED = (*MACHINE_KEYS, "cuda_graphs", "channels_last")
 """Metrics the seed and the action do not determine: the machine's, the moment's, and the
 kernel settings the device picked."""
+_INFO_KEYS = (
+    *(k for k in Result.__annotations__ if k not in _NOT_DETERMINED),
+    "surrogate_std",
+    "config",
+    "action",
+    "reward",
+)
+"""The keys of every step's final ``info``, whatever the backend: a metric the backend does
+not hold (a table's learning curve, the surrogate's write cycles per part) is None."""
 
 
 class _DesignBase(gym.Env):
@@ -173,7 +183,8 @@ class _DesignBase(gym.Env):
             **{k: metrics.pop(k, None) for k in _NOT_DETERMINED},
         }
         r = reward(metrics, self.weights, self.space.horizon, self.space.endurance_budget, self.space.retrains)
-        info = {**metrics, "config": config.to_dict(), "action": np.asarray(action).tolist(), "reward": r}
+        info = dict.fromkeys(_INFO_KEYS)  # one schema for every backend
+        info.update(metrics, config=config.to_dict(), action=np.asarray(action).tolist(), reward=r)
         info["failed"] = bool(metrics.get("failed", False))
         self._last_info = info
         return float(r), info
@@ -318,7 +329,10 @@ class HICDesignEnv(_DesignBase):
     seed and the action determine, the decoded ``config``, the ``action`` and the
     ``reward``, so two steps from one seed give equal infos. What they do not
     determine (wall-clock seconds, machine, ``source``: train, cache or table, and
-    ``cached``) is in ``env.unwrapped.last_evaluation``.
+    ``cached``) is in ``env.unwrapped.last_evaluation``. The keys are the same with
+    every backend: a metric the backend does not hold is None (a table and the
+    surrogate hold no learning curve and no per-part write cycles; ``surrogate_std``,
+    each target's predictive standard deviation, is the surrogate's alone).
 
     ## Version History
 
@@ -367,8 +381,14 @@ class HICDesignSeqEnv(_DesignBase):
 
     ## Action Space
 
-    ``Discrete(max(space.nvec))``: the value index of the current knob. An index past
-    the current knob's last value selects its last value (knobs differ in size).
+    ``Discrete(max(space.nvec))``: the value index of the current knob. Knobs differ
+    in size: ``env.unwrapped.action_masks()`` marks the indices the current knob has
+    (the per-step mask sb3-contrib's MaskablePPO reads), and the step's info
+    ``action_mask`` holds the next step's. An agent that ignores the mask and picks an
+    index past the knob's last value gets one of the knob's values drawn uniformly
+    (from the env's ``np_random``): a uniformly random policy then picks every value
+    of every knob equally often (clamping to the last value would pick it twice or
+    more as often as the others).
 
     ## Observation Space
 
@@ -403,7 +423,8 @@ class HICDesignSeqEnv(_DesignBase):
 
     ## Info
 
-    Empty until the last step; then that of ``HICDesign-v0``.
+    ``{"action_mask": ...}`` (the next knob's valid indices) until the last step;
+    then that of ``HICDesign-v0``. ``reset``'s info holds the first knob's mask too.
 
     ## Version History
 
@@ -423,20 +444,25 @@ class HICDesignSeqEnv(_DesignBase):
             chosen[i] = (c + 1) / self.space.nvec[i]
         return np.concatenate([self._context(), chosen]).astype(np.float32)
 
+    def action_masks(self) -> np.ndarray:
+        """The indices the current knob has (True), of ``Discrete(max(space.nvec))``."""
+        knob = min(len(self._choices), len(self.space.knobs) - 1)
+        return np.arange(self.action_space.n) < self.space.nvec[knob]
+
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         self._start(seed)
         self._choices = []
-        return self._obs(), {"noise": self._noise}
+        return self._obs(), {"noise": self._noise, "action_mask": self.action_masks()}
 
     def step(self, action):
         self._check_running()
         a = np.asarray(action)
         if a.shape != () or not np.issubdtype(a.dtype, np.integer) or not self.action_space.contains(int(a)):
             raise InputError(f"action must be an integer in [0, {self.action_space.n - 1}], got {action!r}")
-        knob = len(self._choices)
-        self._choices.append(min(int(a), int(self.space.nvec[knob]) - 1))
+        n = int(self.space.nvec[len(self._choices)])
+        self._choices.append(int(a) if int(a) < n else int(self.np_random.integers(n)))
         if len(self._choices) < len(self.space.knobs):
-            return self._obs(), 0.0, False, False, {}
+            return self._obs(), 0.0, False, False, {"action_mask": self.action_masks()}
         r, info = self._evaluate(np.array(self._choices))
         self._done = True
         return self._obs(), r, True, False, info
