@@ -16,6 +16,7 @@ import math
 import os
 import re
 import sys
+from pathlib import Path
 
 from hicenv.errors import InputError
 
@@ -33,6 +34,20 @@ def _jsonable(x):
     return x
 
 
+_HELP = {
+    "evaluate": "train one design point and print its metrics",
+    "table": "evaluate a grid of design points into a lookup table",
+    "study": "run (or resume) an Optuna study from a study file",
+    "paper": "the paper's experiment: train its panel (run) or write its report (report)",
+    "bench": "HIC-Bench: generate it (run), compile the stored results (compile), write its report (report)",
+    "worker": "join a stored study from another process or machine",
+    "pareto": "export the Pareto front of a stored study (CSV, PNG)",
+    "rl": "train a stable-baselines3 agent (or the random baseline) on the environment",
+    "compare": "agents at the same evaluation budget: hypervolume curves",
+}
+"""Each command's one-line help (``hicenv --help`` lists them without building the commands)."""
+
+
 def _add_evaluate(sub) -> None:
     from hicenv.sim.config import HICConfig
     from hicenv.sim.devices import PCMParams
@@ -40,7 +55,7 @@ def _add_evaluate(sub) -> None:
 
     p = sub.add_parser(
         "evaluate",
-        help="train one design point and print its metrics",
+        help=_HELP["evaluate"],
         description="Train one HIC design point (or the FP32 baseline) and print its metrics. "
         "The design point's flags are HICConfig's fields, --device.<field> the device "
         "physics (PCMParams), --budget.<field> override the budget preset's fields.",
@@ -154,7 +169,7 @@ def _evaluate(args) -> int:
 def _add_table(sub) -> None:
     p = sub.add_parser(
         "table",
-        help="evaluate a grid of design points into a lookup table",
+        help=_HELP["table"],
         description="Evaluate every point of a grid (the shipped coarse grid by default) "
         "and write the lookup table the environment's table backend reads.",
     )
@@ -181,8 +196,6 @@ def _table(args) -> int:
 
     space = SHIPPED_GRID
     if args.space:
-        from pathlib import Path
-
         try:
             space = DesignSpace.from_dict(json.loads(Path(args.space).read_text()))
         except OSError as e:
@@ -197,7 +210,7 @@ def _table(args) -> int:
 def _add_study(sub) -> None:
     p = sub.add_parser(
         "study",
-        help="run (or resume) an Optuna study from a study file",
+        help=_HELP["study"],
         description="Run an Optuna study over the design space, or resume it from its storage.",
     )
     p.add_argument("file", help="study file (TOML), e.g. studies/quick.toml")
@@ -221,6 +234,33 @@ def _add_study(sub) -> None:
 
 
 _PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def _default_output(path: str | None, default: str, overwrite: bool) -> str:
+    """An output the user named is written; the default name is never silently replaced."""
+    if path is not None:
+        return path
+    if Path(default).exists() and not overwrite:
+        raise InputError(f"{default} exists (the default output): name another with --out/--plot, or --overwrite")
+    return default
+
+
+def _warn_if_long(backend: str, budget, designs: int) -> None:
+    """Before live training, say how long it would take when that is more than ten minutes."""
+    if backend != "train":
+        return
+    from hicenv.sim.trainer import get_budget
+
+    b = get_budget("proxy" if budget is None else budget)
+    # About 8 ms an image-epoch on 2 CPU cores at the proxy recipe (61 s for 7,500 images).
+    seconds = designs * (b.train_images or 60_000) * b.epochs * 0.008
+    if seconds > 600:
+        print(
+            f"note: up to {designs} live trainings at budget {b.name}: about {seconds / 3600:.1f} h on two CPU "
+            "cores (fewer if the result cache holds some); --backend surrogate answers in seconds",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _check_exports(out, all_path, plot) -> None:
@@ -288,7 +328,7 @@ def _study(args) -> int:
 
 
 def _add_worker(sub) -> None:
-    p = sub.add_parser("worker", help="join a stored study from another process or machine")
+    p = sub.add_parser("worker", help=_HELP["worker"])
     p.add_argument("--storage", required=True, help="the study's storage URL")
     p.add_argument("--study-name", required=True, help="the study's name")
     p.add_argument("--trials", type=int, default=10, help="trials this worker runs (default 10)")
@@ -308,7 +348,7 @@ def _worker(args) -> int:
 
 
 def _add_pareto(sub) -> None:
-    p = sub.add_parser("pareto", help="export the Pareto front of a stored study (CSV, PNG)")
+    p = sub.add_parser("pareto", help=_HELP["pareto"])
     p.add_argument("--storage", required=True, help="the study's storage URL")
     p.add_argument("--study-name", required=True, help="the study's name")
     p.add_argument("--out", default="pareto.csv", help="front CSV (default pareto.csv)")
@@ -351,7 +391,7 @@ def _add_env_args(p) -> None:
 
 
 def _add_rl(sub) -> None:
-    p = sub.add_parser("rl", help="train a stable-baselines3 agent (or the random baseline) on the environment")
+    p = sub.add_parser("rl", help=_HELP["rl"])
     from hicenv_agents.search.rl import ALGOS
 
     p.add_argument(
@@ -362,8 +402,13 @@ def _add_rl(sub) -> None:
     )
     p.add_argument("--timesteps", type=int, default=2000, help="environment steps (random: episodes)")
     p.add_argument("--n-envs", type=int, default=1, help="environments in SubprocVecEnv workers")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="designs.csv", help="every evaluated design (CSV)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the agent and the environments")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="every evaluated design (CSV; default designs.csv, never overwritten unless --overwrite)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing default output")
     p.add_argument("--logdir", default=None, help="TensorBoard log folder")
     p.add_argument("--save", default=None, help="save the trained model here (.zip)")
     _add_env_args(p)
@@ -373,8 +418,12 @@ def _add_rl(sub) -> None:
 def _rl(args) -> int:
     from hicenv_agents.search.rl import env_kwargs_from, run_random, run_rl
 
+    args.out = _default_output(args.out, "designs.csv", args.overwrite)
     _check_exports(args.out, None, None)
     kw = env_kwargs_from(args)
+    _warn_if_long(
+        args.backend, kw.get("budget"), args.timesteps * args.n_envs if args.algo != "random" else args.timesteps
+    )
     if args.algo == "random":
         run = run_random(args.timesteps, args.seed, kw, out=args.out, logdir=args.logdir)
     else:
@@ -386,7 +435,7 @@ def _rl(args) -> int:
 
 
 def _add_compare(sub) -> None:
-    p = sub.add_parser("compare", help="agents at the same evaluation budget: hypervolume curves")
+    p = sub.add_parser("compare", help=_HELP["compare"])
     from hicenv_agents.search.compare import AGENTS, DEFAULT_AGENTS
 
     p.add_argument(
@@ -396,8 +445,9 @@ def _add_compare(sub) -> None:
     )
     p.add_argument("--evaluations", type=int, default=50, help="designs each agent evaluates per seed")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
-    p.add_argument("--out", default="compare.csv", help="hypervolume curves (CSV)")
-    p.add_argument("--plot", default="compare.png", help="plot (PNG)")
+    p.add_argument("--out", default=None, help="hypervolume curves (CSV; default compare.csv, not overwritten)")
+    p.add_argument("--plot", default=None, help="plot (PNG; default compare.png, not overwritten)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing default outputs")
     p.add_argument(
         "--store",
         default=None,
@@ -418,12 +468,16 @@ def _compare(args) -> int:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
         raise InputError(f"--seeds must be comma-separated integers, got {args.seeds!r}") from None
+    args.out = _default_output(args.out, "compare.csv", args.overwrite)
+    args.plot = _default_output(args.plot, "compare.png", args.overwrite)
     _check_exports(args.out, None, args.plot)
+    kw = env_kwargs_from(args)
+    _warn_if_long(args.backend, kw.get("budget"), args.evaluations * len(seeds) * len(args.agents.split(",")))
     df = compare(
         [a.strip() for a in args.agents.split(",")],
         args.evaluations,
         seeds,
-        env_kwargs_from(args),
+        kw,
         args.out,
         args.plot,
         store=args.store,
@@ -441,7 +495,7 @@ def _compare(args) -> int:
 def _add_paper(sub) -> None:
     p = sub.add_parser(
         "paper",
-        help="the paper's experiment: train its panel (run) or write its report (report)",
+        help=_HELP["paper"],
         description="The paper's experiment (studies/paper/README.md): 'hicenv paper run' trains "
         "the panel, resumably; 'hicenv paper report' writes REPORT.md from stored results. "
         "'hicenv paper run --help' and 'hicenv paper report --help' list their options.",
@@ -464,7 +518,7 @@ def _paper(args) -> int:
 def _add_bench(sub) -> None:
     p = sub.add_parser(
         "bench",
-        help="HIC-Bench: generate it (run), compile the stored results (compile), write its report (report)",
+        help=_HELP["bench"],
         description="HIC-Bench (studies/bench/): 'hicenv bench run' trains its points, resumably; "
         "'hicenv bench compile' writes the shipped table and the surrogate's fit. "
         "'hicenv bench run --help' lists the options.",
@@ -509,12 +563,41 @@ def _summary(m: dict) -> str:
     return "\n".join(lines)
 
 
+class _DefaultsShown(argparse.HelpFormatter):
+    """``--help`` says each option's default where its help does not already."""
+
+    def _get_help_string(self, action) -> str:
+        text = action.help or ""
+        shown = action.default not in (None, False, argparse.SUPPRESS) and not action.option_strings == []
+        if shown and "default" not in text:
+            text += f" (default {action.default})"
+        return text
+
+
 class _Parser(argparse.ArgumentParser):
     """Bad arguments are one line on stderr and exit status 2, like every other bad input
-    (``--help`` shows the usage)."""
+    (``--help`` shows the usage). Subcommands' parsers are of this class too."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _DefaultsShown)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+_COMMANDS = {
+    "evaluate": _add_evaluate,
+    "study": _add_study,
+    "worker": _add_worker,
+    "pareto": _add_pareto,
+    "rl": _add_rl,
+    "compare": _add_compare,
+    "table": _add_table,
+    "paper": _add_paper,
+    "bench": _add_bench,
+}
+"""Commands by name, each adding its parser to the subparsers."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -527,20 +610,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    parser = _Parser(prog="hicenv", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="hicenv", description="Design-space exploration for hybrid in-memory computing training.")
     from hicenv import __version__
 
     parser.add_argument("--version", action="version", version=f"hicenv {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    _add_evaluate(sub)
-    _add_study(sub)
-    _add_worker(sub)
-    _add_pareto(sub)
-    _add_rl(sub)
-    _add_compare(sub)
-    _add_table(sub)
-    _add_paper(sub)
-    _add_bench(sub)
+    # Only the command being run is built (evaluate's flags import torch): --version and
+    # --help answer at once.
+    words = sys.argv[1:] if argv is None else argv
+    command = next((w for w in words if not w.startswith("-")), None)
+    for name, add in _COMMANDS.items():
+        if name == command:
+            add(sub)
+        else:
+            sub.add_parser(name, help=_HELP[name])
     args = parser.parse_args(argv)
     try:
         return args.func(args)

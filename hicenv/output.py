@@ -30,7 +30,7 @@ from hicenv.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["write_atomically", "check_output", "is_stream", "write_table"]
+__all__ = ["write_atomically", "check_output", "is_stream", "write_table", "read_table", "require_parquet"]
 
 
 def is_stream(path: str | os.PathLike) -> bool:
@@ -51,6 +51,8 @@ def check_output(path: str | os.PathLike, what: str = "output", suffixes: tuple[
     p = Path(path)
     if suffixes is not None and p.suffix not in suffixes:
         raise InputError(f"{what} {p}: write to {' or '.join(suffixes)}, got {p.suffix or 'no suffix'}")
+    if p.suffix == ".parquet":
+        require_parquet(f"{what} {p}")
     if p.is_dir():
         raise InputError(f"{what} {p} is a folder; give a file name")
     if p.exists() and not p.is_file():
@@ -60,6 +62,24 @@ def check_output(path: str | os.PathLike, what: str = "output", suffixes: tuple[
         raise InputError(f"{what} {p}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise InputError(f"{what} {p}: folder {folder} is not writable")
+
+
+def require_parquet(what: str) -> None:
+    """Refuse Parquet, naming the extra that brings it, where pyarrow is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyarrow") is None:
+        raise InputError(f"{what}: Parquet needs pyarrow: pip install 'hicenv[parquet]' (or use .csv)")
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A CSV or Parquet table (by the suffix)."""
+    import pandas as pd
+
+    if path.suffix == ".parquet":
+        require_parquet(f"table {path}")
+        return pd.read_parquet(path)
+    return pd.read_csv(path)
 
 
 def _umask() -> int:

@@ -214,3 +214,26 @@ def hicenv_version() -> str:
     from hicenv import __version__
 
     return __version__
+
+
+def test_version_and_help_answer_without_importing_torch():
+    probe = (
+        "import sys\nfrom hicenv_agents.cli import main\n"
+        "for argv in (['--version'], ['--help']):\n"
+        "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+        "print('torch' in sys.modules, file=sys.stderr)"
+    )
+    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stderr.strip() == "False", p.stderr
+    assert "compare" in p.stdout and "hicenv " in p.stdout  # the help still lists every command
+
+
+def test_help_shows_defaults_and_a_default_output_is_never_silently_replaced(tmp_path):
+    assert "(default 2000)" in hicenv("rl", "--help").stdout
+    run = [sys.executable, "-m", "hicenv_agents.cli", "rl", "--algo", "random", "--timesteps", "3"]
+    first = subprocess.run(run, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert first.returncode == 0 and (tmp_path / "designs.csv").exists(), first.stderr
+    again = subprocess.run(run, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert again.returncode == 2 and "designs.csv exists" in again.stderr and "--overwrite" in again.stderr
+    forced = subprocess.run([*run, "--overwrite"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr

@@ -154,3 +154,22 @@ def test_written_files_get_the_mode_open_would_give_and_keep_an_existing_mode(tm
         assert stat.S_IMODE(kept.stat().st_mode) == 0o640 and kept.read_text() == "new"
     finally:
         os.umask(old)
+
+
+def test_parquet_without_pyarrow_is_refused_before_work_naming_the_extra(tmp_path, monkeypatch):
+    import importlib.util
+
+    import pandas as pd
+
+    from hicenv.output import read_table, write_table
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyarrow" else real(name, *a))
+    with pytest.raises(ValueError, match=r"pip install 'hicenv\[parquet\]'"):
+        check_output(tmp_path / "t.parquet")
+    with pytest.raises(ValueError, match=r"hicenv\[parquet\]"):
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.parquet")
+    (tmp_path / "r.parquet").write_bytes(b"PAR1")
+    with pytest.raises(ValueError, match=r"hicenv\[parquet\]"):
+        read_table(tmp_path / "r.parquet")
+    assert not (tmp_path / "t.parquet").exists()

@@ -120,3 +120,12 @@ def test_compare_keeps_each_run_and_a_rerun_continues_from_them(tmp_path, monkey
     pd.testing.assert_frame_equal(again[again["seed"] < 2].reset_index(drop=True), first)
     compare(agents=("random",), evaluations=11, seeds=(0,), out=tmp_path / "c.csv", plot=None, store=store)
     assert [a[1] for a in ran] == [2, 0]  # another number of evaluations is another run
+
+
+def test_each_run_logs_to_one_tensorboard_folder_of_its_own(tmp_path):
+    for _ in range(2):
+        run_rl("ppo", timesteps=64, seed=0, env_kwargs={"backend": "table"}, logdir=str(tmp_path))
+        run_random(20, seed=0, env_kwargs={"backend": "table"}, logdir=str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ppo_1", "ppo_2", "random_1", "random_2"]
+    for run in ("ppo_1", "ppo_2"):  # SB3's curves and ours side by side: one run in TensorBoard
+        assert len(list((tmp_path / run).glob("events.out.tfevents.*"))) == 2

@@ -115,16 +115,19 @@ class _Recorder:
     The front is kept incrementally (each new design is compared with the front
     only), so recording stays O(front) per design over thousands of steps."""
 
-    def __init__(self, agent: str, space, logdir: str | None) -> None:
+    def __init__(self, agent: str, space) -> None:
         self.agent, self.horizon, self.rows = agent, space.horizon, []
         self.bound = space.endurance_budget / space.retrains
         self.reference = hv_reference(max(space.values_of("width")))
         self.front = np.empty((0, 3))
         self.writer = None
-        if logdir:
+
+    def log_to(self, run_dir: str | None) -> None:
+        """Write the TensorBoard curves into ``run_dir`` (the run's own folder)."""
+        if run_dir:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(str(Path(logdir) / agent))
+            self.writer = SummaryWriter(str(run_dir))
 
     def _update_front(self, p: np.ndarray) -> None:
         f = self.front
@@ -192,7 +195,7 @@ def run_rl(
     env_kwargs = dict(env_kwargs or {})
     probe = gymnasium.make(env_id, **env_kwargs).unwrapped  # validates the kwargs here, not in a worker
     space = probe.space
-    recorder = _Recorder(algo, space, logdir)
+    recorder = _Recorder(algo, space)
 
     # Environments: worker processes share the SQLite result cache.
     vec_cls = SubprocVecEnv if n_envs > 1 else DummyVecEnv
@@ -206,6 +209,10 @@ def run_rl(
     from stable_baselines3.common.callbacks import BaseCallback
 
     class _Record(BaseCallback):
+        def _on_training_start(self) -> None:
+            # One folder per run: ours go where SB3 put its own (logdir/<algo>_<n>, a new n each run).
+            recorder.log_to(self.model.logger.get_dir() if logdir else None)
+
         def _on_step(self) -> bool:
             for info, done in zip(self.locals["infos"], self.locals["dones"]):
                 if done:
@@ -243,7 +250,8 @@ def run_random(
     _check_seed(seed)
     env = gymnasium.make("hicenv/HICDesign-v0", **dict(env_kwargs or {}))
     space = env.unwrapped.space
-    recorder = _Recorder("random", space, logdir)
+    recorder = _Recorder("random", space)
+    recorder.log_to(_new_run_dir(logdir, "random") if logdir else None)
     env.action_space.seed(seed)
     t0 = time.perf_counter()
     for episode in range(episodes):
@@ -254,6 +262,15 @@ def run_random(
     if out:
         write_csv(designs, out)
     return RLRun(designs, time.perf_counter() - t0)
+
+
+def _new_run_dir(logdir: str, name: str) -> Path:
+    """``logdir/<name>_<n>`` with ``n`` one past the highest there (SB3's numbering): a rerun
+    never appends to an earlier run's curves."""
+    import re
+
+    taken = [int(m.group(1)) for p in Path(logdir).glob(f"{name}_*") if (m := re.fullmatch(rf"{name}_(\d+)", p.name))]
+    return Path(logdir) / f"{name}_{max(taken, default=0) + 1}"
 
 
 def _check_seed(seed) -> None:

@@ -36,6 +36,7 @@ import pandas as pd
 from hicenv.design.backend import Backend
 from hicenv.design.space import KNOBS, DesignSpace
 from hicenv.errors import InputError
+from hicenv.output import read_table
 from hicenv.rows import drift_columns
 from hicenv.sim.config import HICConfig
 from hicenv.sim.result import HORIZONS_S
@@ -71,7 +72,7 @@ def load_bench(source: str | os.PathLike | pd.DataFrame | None = None) -> pd.Dat
         if not path.is_file():
             raise InputError(f"bench {path} does not exist")
         try:
-            df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+            df = read_table(path)
         except Exception as e:  # pandas' and pyarrow's many parse errors
             raise InputError(f"bench {path} cannot be read as a table: {str(e).splitlines()[0]}") from None
         name = str(path)

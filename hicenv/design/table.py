@@ -21,7 +21,7 @@ import pandas as pd
 
 from hicenv.design.space import DEVICE_PREFIX, KNOBS, DesignSpace, Knob
 from hicenv.errors import InputError
-from hicenv.output import write_table
+from hicenv.output import read_table, write_table
 from hicenv.rows import drift_columns, metrics_frame
 from hicenv.sim.config import HICConfig
 from hicenv.sim.result import HORIZONS_S, Result
@@ -84,7 +84,7 @@ class LookupTable:
             if not path.is_file():
                 raise InputError(f"lookup table {path} does not exist")
             try:
-                df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+                df = read_table(path)
             except Exception as e:  # pandas' and pyarrow's many parse errors
                 raise InputError(f"lookup table {path} cannot be read as a table: {str(e).splitlines()[0]}") from None
             self.source = str(path)
