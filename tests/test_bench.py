@@ -68,3 +68,20 @@ def test_report_says_what_it_covers(stored, tmp_path):
     report = write_report([stored], tmp_path).read_text()
     assert "**The bench is incomplete** (10 of" in report
     assert "| accuracy_drift_gdc_1y |" in report  # the surrogate's k-fold row of the objective
+
+
+def test_the_agent_summary_by_hand():
+    from hicenv_agents.experiments.bench_report import agents_summary
+
+    rows = []
+    for agent, finals in (("random", [0.4, 0.2]), ("gp", [0.1, 0.3])):
+        for seed, final in enumerate(finals):
+            rows += [
+                {"agent": agent, "seed": seed, "evaluations": 1, "regret": 1.0},
+                {"agent": agent, "seed": seed, "evaluations": 2, "regret": final},
+            ]
+    s = agents_summary(pd.DataFrame(rows), at=(1, 2))
+    assert s.loc["gp", "regret @2 median"] == pytest.approx(0.2)  # median of 0.1 and 0.3
+    assert s.loc["random", "@2 IQR"] == "0.2500-0.3500"  # quartiles of 0.2 and 0.4
+    # gp's 0.1 beats both of random's (0.4, 0.2); its 0.3 beats 0.4 only: 3 of 4 pairs
+    assert s.loc["gp", "A vs random"] == pytest.approx(0.75) and s.loc["random", "A vs random"] == 0.5

@@ -162,6 +162,7 @@ def compare(
                 )
             )
     df = pd.concat(curves, ignore_index=True)
+    df["answers"] = answers  # what the backend answered from (the surrogate: its bench's digest)
     if best is not None:
         df["regret"] = best - df["hypervolume"]  # to the front of the whole space, as the backend answers it
     write_csv(df, out)

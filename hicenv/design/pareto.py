@@ -89,12 +89,13 @@ def distinct(designs: pd.DataFrame, objectives: Sequence[str] = OBJECTIVES) -> p
     if designs.empty or not columns:
         return designs.assign(evaluations=1)
     key = designs[columns].astype(str).agg("|".join, axis=1)
-    groups = designs.groupby(key, sort=False)
+    groups = designs.groupby(key, sort=False, dropna=False)
     out = groups.head(1).copy()
     order = key.loc[out.index]
     out["evaluations"] = groups.size().loc[order].to_numpy()
     if "seed" in designs.columns:
-        per_seed = designs.groupby([key, designs["seed"]], sort=False)[list(objectives)].mean()
+        # A backend without seeds (the surrogate, a table) leaves the seed empty: one "seed".
+        per_seed = designs.groupby([key, designs["seed"]], sort=False, dropna=False)[list(objectives)].mean()
         by_design = per_seed.groupby(level=0, sort=False)
         out["seeds"] = by_design.size().loc[order].to_numpy()
         for c in objectives:

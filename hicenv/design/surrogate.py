@@ -41,7 +41,7 @@ from hicenv.rows import drift_columns
 from hicenv.sim.config import HICConfig
 from hicenv.sim.result import HORIZONS_S
 
-__all__ = ["SHIPPED_BENCH", "TARGETS", "FEATURES", "Surrogate", "SurrogateBackend", "load_bench"]
+__all__ = ["SHIPPED_BENCH", "TARGETS", "FEATURES", "Surrogate", "SurrogateBackend", "load_bench", "bench_digest"]
 
 SHIPPED_BENCH = Path(__file__).parents[1] / "_data" / "bench.csv"
 """The compiled HIC-Bench (``python -m hicenv_agents.experiments.bench compile``)."""
@@ -250,6 +250,13 @@ class Surrogate:
             for j, t in enumerate(TARGETS)
         ]
         return pd.DataFrame(rows).set_index("target")
+
+
+def bench_digest(bench=None) -> str:
+    """The digest a :class:`Surrogate` of ``bench`` would have (its HIC points' targets,
+    hashed), without fitting one."""
+    df = load_bench(bench)
+    return _digest(_per_point(df[~df["fp32"].astype(bool)]))
 
 
 def _digest(points: pd.DataFrame) -> str:
