@@ -144,6 +144,9 @@ def _evaluate(args) -> int:
     changes = _dataclass_values(args, Budget, "budget.", skip=("name",))
     if changes:
         budget = budget.replace(name=f"{budget.name}+" + ",".join(f"{k}={v}" for k, v in changes.items()), **changes)
+    from hicenv.design.backends import check_fits
+
+    check_fits(config, budget.depth)
     metrics = evaluate(
         config,
         budget,

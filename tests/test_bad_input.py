@@ -11,6 +11,8 @@ import io
 import math
 from dataclasses import fields
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from hicenv.sim.config import HICConfig
@@ -175,6 +177,8 @@ def test_nan_reaches_no_config():
         (["worker", "--storage", "missing.log", "--study-name", "x"], "no study storage"),
         (["pareto", "--storage", "sqlite:///missing.db", "--study-name", "x"], "no study storage"),
         (["evaluate", "--out", "nodir/m.json"], "nodir"),
+        (["evaluate", "--width", "1e300"], "width=1e\\+300: torch cannot build"),
+        (["evaluate", "--width", "200"], "width=200: ResNet-32 has .* weights, at least .* GiB"),
     ],
 )
 def test_other_commands_refuse_bad_input_in_one_line(args, match, tmp_path, monkeypatch):
@@ -196,3 +200,105 @@ def test_other_commands_refuse_bad_input_in_one_line(args, match, tmp_path, monk
 
     assert re.search(match, text), text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["DIR.log"]  # nothing created
+
+
+ENV_CASES = [
+    ({"backend": "oracle"}, "backend"),
+    ({"backend": "surrogate", "budget": "smoke"}, "budget 'smoke' is for backend 'train'"),
+    ({"backend": "surrogate", "dataset": "cifar10"}, "'cifar10'"),
+    ({"backend": "train", "budget": "huge"}, "unknown budget"),
+    ({"backend": "train", "budget": {"lr": float("nan")}}, "lr"),
+    ({"backend": "train", "budget": {"epoch": 1}}, "epoch"),
+    ({"noise": -1.0}, "noise"),
+    ({"noise": float("inf")}, "noise"),
+    ({"noise": []}, "noise"),
+    ({"train_seed": -1}, "train_seed"),
+    ({"train_seed": 2**32}, "train_seed"),
+    ({"train_seed": 1.5}, "train_seed"),
+    ({"size_weight": float("nan")}, "size_weight"),
+    ({"endurance_weight": float("inf")}, "endurance_weight"),
+    ({"endurance_budget": 0.0}, "endurance_budget"),
+    ({"retrains": 0}, "retrains"),
+    ({"horizon": "2y"}, "horizon"),
+    ({"render_mode": "human"}, "render_mode"),
+    ({"device": "cuda"}, "torch device is torch_device"),
+    ({"device": {"endurance_cycles": 0}}, "endurance_cycles"),
+    ({"device": {"colour": 1}}, "colour"),
+    ({"space": {"knobs": {"width": [3.0]}}}, "width"),
+    ({"space": {"knobs": {"depth": [8]}}}, "depth"),
+    ({"space": {"knobs": {}}}, "knob"),
+    ({"backend": "table", "noise": 0.75}, "noise level"),
+    ({"backend": "table", "space": {"knobs": {"msb_bits": [3]}}}, "msb_bits"),
+]
+
+
+@pytest.mark.parametrize("kwargs,match", ENV_CASES, ids=[str(k) for k, _ in ENV_CASES])
+def test_bad_env_kwargs_are_refused_when_the_env_is_made(kwargs, match, tmp_path, monkeypatch):
+    import gymnasium
+
+    import hicenv  # noqa: F401
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=match) as e:
+        gymnasium.make("hicenv/HICDesign-v0", cache=tmp_path / "c.sqlite", **kwargs)
+    assert len(str(e.value).splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # no cache, no file
+
+
+def _damaged_tables(tmp_path):
+    from hicenv.design.table import SHIPPED_TABLE
+
+    good = pd.read_csv(SHIPPED_TABLE)
+    out = {
+        "nan.csv": good.assign(accuracy=np.where(good.index == 3, np.nan, good["accuracy"])),
+        "missing.csv": good.drop(columns=["accuracy_drift_gdc_1y"]),
+        "conflict.csv": pd.concat([good, good.iloc[[0]].assign(accuracy=0.99)]),
+    }
+    for name, df in out.items():
+        df.to_csv(tmp_path / name, index=False)
+    (tmp_path / "garbage.csv").write_bytes(b"\x00\x01 not a table")
+    return out
+
+
+TABLE_CASES = [
+    ("table", "nan.csv", "non-finite|NaN|nan"),
+    ("table", "missing.csv", "accuracy_drift_gdc_1y"),
+    ("table", "conflict.csv", "disagree|conflict|duplicate"),
+    ("table", "none.csv", "does not exist"),
+    ("surrogate", "missing.csv", "accuracy_drift_gdc_1y"),
+    ("surrogate", "garbage.csv", "garbage.csv"),
+    ("surrogate", "none.csv", "does not exist"),
+]
+
+
+@pytest.mark.parametrize("backend,name,match", TABLE_CASES)
+def test_damaged_tables_and_benches_are_refused_naming_the_file_or_column(backend, name, match, tmp_path):
+    import gymnasium
+
+    import hicenv  # noqa: F401
+
+    _damaged_tables(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    option = "table" if backend == "table" else "bench"
+    with pytest.raises(ValueError, match=match) as e:
+        gymnasium.make("hicenv/HICDesign-v0", backend=backend, **{option: tmp_path / name})
+    assert len(str(e.value).splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["--backend", "surrogate", "--table", "t.csv"], "--table is for --backend table"),
+        (["--backend", "surrogate", "--budget", "smoke"], "--budget is for --backend train"),
+        (["--backend", "table", "--bench", "b.csv"], "--bench is for --backend surrogate"),
+        (["--backend", "train", "--bench", "b.csv"], "--bench is for --backend surrogate"),
+        (["--dataset", "cifar10"], "--dataset is for --backend train"),
+    ],
+)
+def test_an_option_for_another_backend_is_refused_not_ignored(args, match, tmp_path):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["rl", "--algo", "random", "--timesteps", "2", "--out", str(tmp_path / "o.csv"), *args])
+    assert code == 2 and match in err.getvalue() and len(err.getvalue().strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []

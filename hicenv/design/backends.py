@@ -14,6 +14,7 @@ every horizon); the same (config, seed) gives the same numbers.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from hicenv.design.backend import Backend
@@ -23,7 +24,34 @@ from hicenv.design.surrogate import SurrogateBackend
 from hicenv.errors import InputError
 from hicenv.sim.config import HICConfig
 
-__all__ = ["Backend", "TrainBackend", "TableBackend", "BACKENDS", "make_backend"]
+__all__ = ["Backend", "TrainBackend", "TableBackend", "BACKENDS", "make_backend", "check_fits"]
+
+BYTES_PER_WEIGHT = 16
+"""Training memory a weight needs at least: the weight, its gradient, the optimiser's momentum
+and the HIC state (activations come on top, so this is a lower bound)."""
+
+
+def check_fits(config: HICConfig, depth: int = 32) -> None:
+    """Refuse, before any training, a design point whose network torch cannot build or whose
+    weights alone would not fit in this machine's memory (``width=1e300`` made a torch
+    traceback deep in training)."""
+    import torch
+
+    from hicenv.sim.model import ResNet
+
+    try:
+        with torch.device("meta"):  # shapes only: nothing is allocated
+            n = sum(p.numel() for p in ResNet(depth, config.width, 3, 10).parameters())
+    except (RuntimeError, OverflowError, ValueError, TypeError, MemoryError) as e:  # torch says "overflow" as any
+        raise InputError(
+            f"width={config.width:g}: torch cannot build that network ({str(e).splitlines()[0]})"
+        ) from None
+    have = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else None
+    if have and n * BYTES_PER_WEIGHT > have:
+        raise InputError(
+            f"width={config.width:g}: ResNet-{depth} has {n:.3g} weights, at least "
+            f"{n * BYTES_PER_WEIGHT / 2**30:.0f} GiB to train; this machine has {have / 2**30:.0f} GiB"
+        )
 
 
 class TrainBackend(Backend):
@@ -51,6 +79,7 @@ class TrainBackend(Backend):
         self._ds = None
 
     def __call__(self, config: HICConfig, seed: int, on_epoch=None) -> tuple[dict, str]:
+        check_fits(config, self.budget.depth)
         if self._ds is None:
             from hicenv.sim.data import load_dataset
 
