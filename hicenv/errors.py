@@ -9,8 +9,18 @@ ValueError`` in user code still catches it.
 
 from __future__ import annotations
 
-__all__ = ["InputError"]
+__all__ = ["InputError", "check_seed"]
 
 
 class InputError(ValueError):
     """Bad input, explained in one line that names what to change."""
+
+
+def check_seed(seed, name: str = "seed", allow_none: bool = False) -> None:
+    """Refuse a seed that is not an integer in [0, 2**32) (what numpy's SeedSequence and
+    every store accept; the trainer's ``MAX_SEED``), naming it."""
+    if seed is None and allow_none:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        extra = " or None" if allow_none else ""
+        raise InputError(f"{name} must be an integer in [0, 2**32){extra}, got {seed!r}")

@@ -26,7 +26,7 @@ import pandas as pd
 
 import hicenv  # noqa: F401  (registers the environments)
 from hicenv.design.pareto import design_row, hypervolume, write_csv
-from hicenv.errors import InputError
+from hicenv.errors import InputError, check_seed
 
 __all__ = ["RLRun", "run_rl", "run_random", "ALGOS", "HV_REFERENCE", "hv_reference", "hv_points"]
 
@@ -191,7 +191,7 @@ def run_rl(
     env_id = ALGOS[algo].env_id
     if timesteps < 1 or n_envs < 1:
         raise InputError("timesteps and n_envs must be >= 1")
-    _check_seed(seed)
+    check_seed(seed)
     env_kwargs = dict(env_kwargs or {})
     probe = gymnasium.make(env_id, **env_kwargs).unwrapped  # validates the kwargs here, not in a worker
     space = probe.space
@@ -247,7 +247,7 @@ def run_random(
     """The baseline: uniformly random design points, one per episode."""
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise InputError(f"episodes (--timesteps for random) must be an integer >= 1, got {episodes!r}")
-    _check_seed(seed)
+    check_seed(seed)
     env = gymnasium.make("hicenv/HICDesign-v0", **dict(env_kwargs or {}))
     space = env.unwrapped.space
     recorder = _Recorder("random", space)
@@ -271,11 +271,6 @@ def _new_run_dir(logdir: str, name: str) -> Path:
 
     taken = [int(m.group(1)) for p in Path(logdir).glob(f"{name}_*") if (m := re.fullmatch(rf"{name}_(\d+)", p.name))]
     return Path(logdir) / f"{name}_{max(taken, default=0) + 1}"
-
-
-def _check_seed(seed) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise InputError(f"seed must be an integer in [0, 2**32), got {seed!r}")
 
 
 _BACKEND_OPTIONS = {"budget": "train", "dataset": "train", "cache": "train", "table": "table", "bench": "surrogate"}

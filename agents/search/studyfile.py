@@ -44,7 +44,7 @@ from hicenv.design.backends import BACKENDS
 from hicenv.design.reward import RewardWeights
 from hicenv.design.space import DesignSpace
 from hicenv.design.surrogate import BENCH_DATASET
-from hicenv.errors import InputError
+from hicenv.errors import InputError, check_seed
 from hicenv.sim.config import check_known_fields
 from hicenv.sim.trainer import Budget, get_budget
 from hicenv_agents.search.samplers import PRUNERS, SAMPLERS
@@ -108,10 +108,7 @@ class StudySpec:
             and self.noise >= 0,
             f"noise must be a finite number >= 0, got {self.noise!r}",
         )
-        need(
-            isinstance(self.train_seed, int) and not isinstance(self.train_seed, bool) and 0 <= self.train_seed < 2**32,
-            f"train_seed must be an integer in [0, 2**32), got {self.train_seed!r}",
-        )
+        check_seed(self.train_seed, "train_seed")
         need(
             isinstance(self.dataset, str) and self.dataset,
             f"dataset must be a name or a .npz path, got {self.dataset!r}",

@@ -21,10 +21,9 @@ from hicenv.design.backends import BACKENDS, make_backend
 from hicenv.design.cache import MACHINE_KEYS
 from hicenv.design.reward import RewardWeights, reward
 from hicenv.design.space import DesignSpace
-from hicenv.errors import InputError
+from hicenv.errors import InputError, check_seed
 from hicenv.sim.devices import PCMParams
 from hicenv.sim.result import Result
-from hicenv.sim.trainer import MAX_SEED
 
 __all__ = ["HICDesignEnv", "HICDesignSeqEnv"]
 
@@ -107,10 +106,7 @@ class _DesignBase(gym.Env):
                 raise InputError(f"noise level(s) {off} are not in the lookup table (levels {list(held_noise)})")
         space = self.space
         self.weights = RewardWeights(size_weight, memory_weight, endurance_weight, compensate, failed_reward)
-        if train_seed is not None and (
-            not isinstance(train_seed, int) or isinstance(train_seed, bool) or not 0 <= train_seed < MAX_SEED
-        ):
-            raise InputError(f"train_seed must be an integer in [0, 2**32) or None, got {train_seed!r}")
+        check_seed(train_seed, "train_seed", allow_none=True)
         self.train_seed = train_seed
 
         # Device noise: the episode's context unless the space searches it.

@@ -337,3 +337,9 @@ class DesignSpace:
                 raise InputError(f"knob {name}: expected a list of values or {{low, high, step}}, got {spec!r}")
         fixed = tuple(dict(d.pop("fixed", {})).items())
         return cls(knobs=tuple(knobs) if knobs else _default_knobs(False), fixed=fixed, **d)
+
+
+def point_key(values) -> tuple:
+    """A design point's knob values as a dictionary key: numbers rounded to 6 decimals (a
+    value read back from a CSV table matches the one a space computes), strings as they are."""
+    return tuple(v if isinstance(v, str) else round(float(v), 6) for v in values)

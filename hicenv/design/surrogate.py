@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from hicenv.design.backend import Backend
-from hicenv.design.space import KNOBS, DesignSpace
+from hicenv.design.space import KNOBS, DesignSpace, point_key
 from hicenv.errors import InputError
 from hicenv.output import read_table
 from hicenv.rows import drift_columns
@@ -343,7 +343,7 @@ class SurrogateBackend(Backend):
             raise InputError(f"the surrogate answers the knobs {list(KNOBS)}, not {other}: use the train backend")
         points = pd.DataFrame([{k: getattr(c, k) for k in KNOBS} for c in space.points()])
         if len(points) <= 100_000:  # one batched prediction: every step is then a lookup
-            self._remember(points[[_key(p) not in self._answers for p in points.itertuples(index=False)]])
+            self._remember(points[[point_key(p) not in self._answers for p in points.itertuples(index=False)]])
         else:
             self.surrogate.check(points)
         return space, None
@@ -353,13 +353,13 @@ class SurrogateBackend(Backend):
             return
         mean, sd = self.surrogate.predict(points)
         for i, key in enumerate(points.itertuples(index=False)):
-            self._answers[_key(key)] = (mean[i], sd[i])
+            self._answers[point_key(key)] = (mean[i], sd[i])
 
     def __call__(self, config: HICConfig, seed: int, on_epoch=None) -> tuple[dict, str]:
         if config.fp32:
             mean, sd = self.surrogate.predict_fp32(config.width), np.full(len(TARGETS), np.nan)
         else:
-            key = _key(getattr(config, k) for k in KNOBS)
+            key = point_key(getattr(config, k) for k in KNOBS)
             if key not in self._answers:
                 self._remember(pd.DataFrame([dict(zip(KNOBS, key))]))
             mean, sd = self._answers[key]
@@ -400,7 +400,3 @@ def _loaded(bench) -> Surrogate:
 @cache
 def _loaded_file(path: str | None, stamp) -> Surrogate:
     return Surrogate(path)
-
-
-def _key(values) -> tuple:
-    return tuple(v if isinstance(v, str) else round(float(v), 6) for v in values)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hicenv.design.space import DEVICE_PREFIX, KNOBS, DesignSpace, Knob
+from hicenv.design.space import DEVICE_PREFIX, KNOBS, DesignSpace, Knob, point_key
 from hicenv.errors import InputError
 from hicenv.output import read_table, write_table
 from hicenv.rows import drift_columns, metrics_frame
@@ -103,7 +103,7 @@ class LookupTable:
         df = self._validated(df)
         self.df = df
         self._records = df.to_dict("records")
-        self._index = {self._key(r): i for i, r in enumerate(df[list(KNOBS)].itertuples(index=False))}
+        self._index = {point_key(r): i for i, r in enumerate(df[list(KNOBS)].itertuples(index=False))}
 
     def _validated(self, df: pd.DataFrame) -> pd.DataFrame:
         """Refuse, when the table loads, what would otherwise fail or mislead mid-search:
@@ -123,7 +123,7 @@ class LookupTable:
                 row = df.loc[bad.idxmax()]
                 point = ", ".join(f"{k}={row[k]}" for k in KNOBS)
                 raise InputError(f"lookup table {self.source}: column {c} is not a finite number at ({point})")
-        keys = df[list(KNOBS)].apply(lambda r: self._key(r.tolist()), axis=1)
+        keys = df[list(KNOBS)].apply(lambda r: point_key(r.tolist()), axis=1)
         repeated = keys.duplicated(keep=False)
         if repeated.any():
             for key, g in df[repeated].groupby(keys[repeated], sort=False):
@@ -152,10 +152,6 @@ class LookupTable:
                 f"running {sim_fingerprint()}: its numbers are that code's",
                 stacklevel=3,
             )
-
-    @staticmethod
-    def _key(values) -> tuple:
-        return tuple(v if isinstance(v, str) else round(float(v), 6) for v in values)
 
     def knob_values(self) -> dict[str, tuple]:
         return {k: tuple(sorted(self.df[k].unique().tolist())) for k in KNOBS}
@@ -200,8 +196,8 @@ class LookupTable:
         names = [k for k in KNOBS if k != "noise" or noise_knob]
         checked = names if exact else [k for k, _ in space.fixed if k in KNOBS]
         for name in checked:
-            held = {self._key([c]) for c in covers[name]}
-            off = [v for v in space.values_of(name) if self._key([v]) not in held]
+            held = {point_key([c]) for c in covers[name]}
+            off = [v for v in space.values_of(name) if point_key([v]) not in held]
             if off:
                 raise InputError(
                     f"{name}={off} is not in lookup table {self.source} (it covers {', '.join(map(str, covers[name]))})"
@@ -218,7 +214,7 @@ class LookupTable:
 
     def lookup(self, config: HICConfig) -> dict:
         """Metrics of ``config`` (with its config and budget); a point off the table is an error."""
-        key = self._key(getattr(config, k) for k in KNOBS)
+        key = point_key(getattr(config, k) for k in KNOBS)
         i = self._index.get(key)
         if i is None:
             point = ", ".join(f"{k}={getattr(config, k)}" for k in KNOBS)
