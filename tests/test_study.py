@@ -48,7 +48,8 @@ def test_table_study_writes_a_non_dominated_front(tmp_path, sampler):
     p = hicenv("study", f, "--out", tmp_path / "front.csv", "--all", tmp_path / "all.csv", "--plot", tmp_path / "p.png")
     assert p.returncode == 0, p.stderr
     front, every = pd.read_csv(tmp_path / "front.csv"), pd.read_csv(tmp_path / "all.csv")
-    assert len(every) == 12 and 1 <= len(front) <= 12
+    repeats = every["repeat_of"].notna().sum() if "repeat_of" in every else 0
+    assert len(every) - repeats == 12 and 1 <= len(front) <= 12  # a re-proposal costs no trial
     assert_mutually_non_dominated(front)
     for col in (
         "msb_bits",
@@ -111,19 +112,20 @@ def test_interrupted_study_resumes_with_every_finished_trial(tmp_path):
         storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal))),
     )
     values = [t.values for t in first.trials]
-    assert len(values) == 5
+    assert len([t for t in first.trials if "repeat_of" not in t.user_attrs]) == 5
     p = hicenv("study", f, "--storage", journal, "--trials", 9)
     assert p.returncode == 0, p.stderr
     again = optuna.load_study(
         study_name="tbl",
         storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal))),
     )
-    assert len(again.trials) == 9 and [t.values for t in again.trials[:5]] == values
+    evaluated = [t for t in again.trials if "repeat_of" not in t.user_attrs]  # re-proposals do not count
+    assert len(evaluated) == 9 and [t.values for t in again.trials[: len(values)]] == values
 
 
-def _journal_study(path):
+def _journal_study(path, name="tbl"):
     return optuna.load_study(
-        study_name="tbl", storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+        study_name=name, storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
     )
 
 
@@ -144,8 +146,10 @@ def test_a_torn_journal_record_never_makes_the_study_unreadable(tmp_path, append
     assert p.returncode == 0, p.stderr
     assert "moved to study.log.torn-" in p.stderr  # said once
     again = _journal_study(journal)  # readable by plain Optuna again
-    complete = [t for t in again.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    assert len(complete) == 6 and [t.values for t in again.trials[:4]] == values
+    complete = [
+        t for t in again.trials if t.state == optuna.trial.TrialState.COMPLETE and "repeat_of" not in t.user_attrs
+    ]
+    assert len(complete) == 6 and [t.values for t in again.trials[: len(values)]] == values
     aside = list(tmp_path.glob("study.log.torn-*"))
     assert len(aside) == 1 and aside[0].read_bytes().startswith(torn)
     p = hicenv("pareto", "--storage", journal, "--study-name", "tbl", "--out", tmp_path / "front.csv")
@@ -210,16 +214,16 @@ drift_test_images = 32
 batch_size = 32
 depth = 8
 [space]
-knobs = { msb_bits = [1, 4], width = [0.25, 0.5] }
+knobs = { msb_bits = [1, 2, 3, 4], width = [0.25, 0.5] }
 fixed = { lsb_bits = 4, acc_bits = 8 }
 """)
     url = f"sqlite:///{tmp_path / 's.db'}"
     p = hicenv("study", f, "--storage", url, "--cache", tmp_path / "c.sqlite")
     assert p.returncode == 0, p.stderr
     study = optuna.load_study(study_name="pruned", storage=url)
-    states = [t.state for t in study.trials]
-    assert len(states) == 6
-    assert all(len(t.intermediate_values) >= 1 for t in study.trials)  # accuracy reported per epoch
+    evaluated = [t for t in study.trials if "repeat_of" not in t.user_attrs]  # re-proposals are answered, not run
+    assert len(evaluated) == 6
+    assert all(len(t.intermediate_values) >= 1 for t in evaluated)  # accuracy reported per epoch
 
 
 def test_a_dataset_that_cannot_load_fails_before_the_study_is_written(tmp_path):
@@ -261,7 +265,7 @@ def test_a_resumed_study_does_not_replay_its_proposals(tmp_path, sampler):
     journal = tmp_path / "study.log"
     assert hicenv("study", f, "--storage", journal).returncode == 0
     assert hicenv("study", f, "--storage", journal, "--trials", 8).returncode == 0
-    trials = _journal_study(journal).trials
+    trials = [t for t in _journal_study(journal).trials if "repeat_of" not in t.user_attrs]
     first, resumed = [t.params for t in trials[:4]], [t.params for t in trials[4:8]]
     assert len(trials) == 8 and resumed != first  # before: the same 4 points again, in the same order
 
@@ -369,9 +373,15 @@ def test_fronts_and_counts_are_of_distinct_designs_when_a_sampler_re_proposes(tm
     out = tmp_path / "front.csv"
     p = hicenv("study", f, "--storage", journal, "--out", out)
     assert p.returncode == 0, p.stderr
-    assert "of 2 distinct designs (8 trials)" in p.stdout
+    # Both points get evaluated (re-proposals cost no trial), each once, then the study stops.
+    assert re.search(r"of 2 distinct designs \((\d+) trials\)", p.stdout), p.stdout
+    study = _journal_study(journal, "two")
+    evaluated = [t for t in study.trials if "repeat_of" not in t.user_attrs]
+    assert sorted(t.params["msb_bits"] for t in evaluated) == [2, 4]
+    repeats = [t for t in study.trials if "repeat_of" in t.user_attrs]
+    assert all(t.values == study.trials[t.user_attrs["repeat_of"]].values for t in repeats)
     fr = pd.read_csv(out)
-    assert len(fr) == len(fr.drop_duplicates(["msb_bits"])) <= 2 and fr["evaluations"].sum() <= 8
+    assert len(fr) == len(fr.drop_duplicates(["msb_bits"])) <= 2 and fr["evaluations"].sum() == len(study.trials)
 
 
 def test_a_study_front_is_optunas_best_trials_and_agrees_with_the_designs_front():

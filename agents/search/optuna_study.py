@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -268,6 +270,11 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
         config = space.suggest(trial, **context)
         if trial.user_attrs.get("fp32"):
             config = replace(config, fp32=True)
+        earlier = _earlier_trial(trial)
+        if earlier is not None:  # a re-proposal: the study holds its result (same point, same seed)
+            _record(trial, {**_row(earlier), "trial": trial.number}, next(iter(earlier.constraints.values()), 0.0))
+            trial.set_user_attr(REPEAT_ATTR, earlier.number)
+            return earlier.values if spec.mode == "multi" else earlier.value
         on_epoch = None if spec.pruner == "none" or backend.name != "train" else partial(_report_and_prune, trial)
         with _INTERRUPTS.evaluating():
             metrics, _ = backend(config, spec.train_seed, on_epoch)
@@ -279,6 +286,44 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
         return reward(metrics, weights, space.horizon, space.endurance_budget, space.retrains)
 
     return objective
+
+
+REPEAT_ATTR = "repeat_of"
+"""Trial user attribute of a re-proposed point: the trial that evaluated it. Such a trial is
+answered from that one (nothing is evaluated) and does not count towards ``trials``."""
+
+
+def _earlier_trial(trial: optuna.Trial) -> optuna.trial.FrozenTrial | None:
+    """The first finished trial of the study with the same parameters (None: a new point)."""
+    for t in trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        if t.number != trial.number and t.params == trial.params and _has_row(t) and REPEAT_ATTR not in t.user_attrs:
+            if bool(t.user_attrs.get("fp32")) == bool(trial.user_attrs.get("fp32")):
+                return t
+    return None
+
+
+def _distinct_done(study: optuna.Study) -> int:
+    """Finished trials that evaluated a new point (re-proposals do not count)."""
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return sum(REPEAT_ATTR not in t.user_attrs for t in study.get_trials(deepcopy=False, states=states))
+
+
+def _optimize_distinct(study: optuna.Study, objective: Callable, target: int, size: int, progress: bool) -> None:
+    """Run trials until the study holds ``target`` distinct evaluated points (re-proposals are
+    answered from the study and do not count), or every one of the ``size`` points of the
+    space; stop early when ``max(10, target)`` trials in a row add no new point (the sampler
+    keeps re-proposing evaluated points, or trials fail)."""
+    goal, barren = min(target, size), 0
+    while (left := goal - _distinct_done(study)) > 0 and barren < max(10, target):
+        before, done = len(study.trials), _distinct_done(study)
+        _optimize(study, objective, left, progress)
+        barren = 0 if _distinct_done(study) > done else barren + len(study.trials) - before
+    if _distinct_done(study) < goal:
+        print(
+            f"{study.study_name}: {barren} trials in a row found no new point (re-proposals or failures); "
+            f"stopping at {_distinct_done(study)} distinct points",
+            file=sys.stderr,
+        )
 
 
 def designs_frame(study: optuna.Study, only_complete: bool = True):
@@ -486,10 +531,13 @@ def run_study(
         load_dataset(spec.dataset)
     storage = resolve_storage(storage_url)
     study = create_or_load(spec, storage, study_name)
-    done = len(
-        study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED))
-    )
-    _optimize(study, make_objective(spec, device, cache), max(0, spec.trials - done), progress)
+    objective = make_objective(spec, device, cache)
+    if spec.sampler == "grid":  # every point enqueued once: no re-proposals
+        _optimize(study, objective, max(0, spec.trials - _distinct_done(study)), progress)
+        return study
+    space = spec.design_space()
+    size = math.prod(int(n) for n in space.nvec) + (len(space.values_of("width")) if spec.include_fp32 else 0)
+    _optimize_distinct(study, objective, spec.trials, size, progress)
     return study
 
 

@@ -3,7 +3,7 @@
 Keys (all optional but ``trials``; unknown keys are an error)::
 
     name = "quick"            # study name (default: the file's stem)
-    trials = 20               # trials this run adds
+    trials = 20               # distinct design points the study holds after this run (re-proposals are free)
     sampler = "tpe"           # tpe, nsga2, gp, random, grid
     seed = 0                  # sampler seed
     mode = "multi"            # multi: (accuracy, size, wear); reward: the env's scalar
