@@ -424,16 +424,20 @@ def _rl(args) -> int:
     args.out = _default_output(args.out, "designs.csv", args.overwrite)
     _check_exports(args.out, None, None)
     kw = env_kwargs_from(args)
-    _warn_if_long(
-        args.backend, kw.get("budget"), args.timesteps * args.n_envs if args.algo != "random" else args.timesteps
-    )
+    _warn_if_long(args.backend, kw.get("budget"), args.timesteps)  # at most one design a step
     if args.algo == "random":
         run = run_random(args.timesteps, args.seed, kw, out=args.out, logdir=args.logdir)
     else:
         run = run_rl(
             args.algo, args.timesteps, args.n_envs, args.seed, kw, args.logdir, args.save, args.out, progress=False
         )
-    print(f"{args.algo}: {len(run.designs)} designs in {run.seconds:.1f} s -> {args.out}")
+    from hicenv.design.pareto import distinct, front
+
+    d = run.designs
+    print(
+        f"{args.algo}: {len(d)} evaluations of {len(distinct(d))} distinct designs, {len(front(d))} on the "
+        f"Pareto front, in {run.seconds:.1f} s -> {args.out}"
+    )
     return 0
 
 
@@ -560,8 +564,13 @@ def _summary(m: dict) -> str:
         f"{m['reference_size_bits'] / 8e6:.3f} MB)"
     )
     lines.append(f"  write cycles      max {m['max_write_cycles']} ({m['endurance_fraction']:.2e} of endurance)")
+    b = m["budget"]
     lines.append(
-        f"  training          {m['train_seconds']:.1f} s, {m['images_per_second']:.0f} images/s on {m['device']}"
+        f"  training          {m['train_images']} images x {b.get('epochs', 1)} epochs, {m['steps']} steps "
+        f"(what the budget became on this dataset), test {m['test_images']} images"
+    )
+    lines.append(
+        f"  time              {m['train_seconds']:.1f} s, {m['images_per_second']:.0f} images/s on {m['device']}"
     )
     return "\n".join(lines)
 

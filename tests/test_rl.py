@@ -129,3 +129,19 @@ def test_each_run_logs_to_one_tensorboard_folder_of_its_own(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ppo_1", "ppo_2", "random_1", "random_2"]
     for run in ("ppo_1", "ppo_2"):  # SB3's curves and ours side by side: one run in TensorBoard
         assert len(list((tmp_path / run).glob("events.out.tfevents.*"))) == 2
+
+
+def test_rl_export_says_how_many_distinct_designs_it_holds(tmp_path):
+    # 300 random episodes on the 72-point table re-propose points: the count is of distinct ones.
+    out = tmp_path / "r.csv"
+    p = subprocess.run(
+        [sys.executable, "-m", "hicenv_agents.cli", "rl", "--algo", "random", "--timesteps", "300"]
+        + ["--backend", "table", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert p.returncode == 0, p.stderr
+    d = pd.read_csv(out)
+    distinct = len(d.drop_duplicates(["msb_bits", "lsb_bits", "acc_bits", "width", "noise", "lsb_encoding"]))
+    assert distinct < 300 and f"300 evaluations of {distinct} distinct designs" in p.stdout
