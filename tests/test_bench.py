@@ -85,3 +85,24 @@ def test_the_agent_summary_by_hand():
     assert s.loc["random", "@2 IQR"] == "0.2500-0.3500"  # quartiles of 0.2 and 0.4
     # gp's 0.1 beats both of random's (0.4, 0.2); its 0.3 beats 0.4 only: 3 of 4 pairs
     assert s.loc["gp", "A vs random"] == pytest.approx(0.75) and s.loc["random", "A vs random"] == 0.5
+
+
+def test_a_bench_run_stopped_by_sigterm_exits_with_tasks_still_queued(tmp_path):
+    # Hundreds of queued tasks fill the queue's pipe; the runner used to hang at exit, its
+    # feeder thread blocked on a pipe nobody read any more (found stopping the bench with pkill).
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    p = subprocess.Popen(
+        [sys.executable, "-m", "hicenv_agents.cli", "bench", "run", "--out", str(tmp_path), "--threads", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert "runs to do" in p.stdout.readline()  # the queue is being filled, the worker starts
+    time.sleep(5)
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=120)  # a hang is a TimeoutExpired here
+    assert p.returncode == 128 + signal.SIGTERM

@@ -172,12 +172,18 @@ def run_tasks(
         for p in procs:
             p.join(None if t_end is None else max(0.0, t_end - time.monotonic()))
     finally:  # a deadline, Ctrl-C or SIGTERM stops the workers too: no orphans left training
+        if previous is not None:  # a second SIGTERM (e.g. from `timeout`) must not cut this cleanup short
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # Tasks no worker took may sit in the queue's feeder thread, blocked on a full pipe
+        # nobody reads: without this the process hung at exit after SIGTERM or a deadline.
+        q.cancel_join_thread()
         for p in procs:
             if p.is_alive():
                 p.terminate()
                 p.join()
             elif p.exitcode:
                 print(f"a worker exited with code {p.exitcode}", file=sys.stderr, flush=True)
+        q.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     finished = stored_keys([out])
