@@ -282,12 +282,21 @@ def _say_done(study) -> None:
     import optuna
 
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    points = {_point(t) for t in done}  # re-proposed points are one design
     best = (
-        f"{len(study.best_trials)} on the Pareto front"
+        f"{len({_point(t) for t in study.best_trials})} on the Pareto front"
         if len(study.directions) > 1
         else (f"best {study.best_value:.4g}" if done else "no best yet")
     )
-    print(f"study {study.study_name}: {len(done)} finished trials, {best}", file=sys.stderr, flush=True)
+    print(
+        f"study {study.study_name}: {len(done)} finished trials of {len(points)} distinct designs, {best}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _point(trial) -> tuple:
+    return tuple(sorted(trial.params.items())) + (bool(trial.user_attrs.get("fp32")),)
 
 
 def _export(study, out, all_path, plot) -> None:

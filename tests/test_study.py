@@ -361,7 +361,7 @@ def test_without_a_terminal_each_trial_is_a_log_line_and_the_end_a_summary(tmp_p
     lines = p.stderr.strip().splitlines()
     assert [line.split(" complete ")[0] for line in lines[:3]] == [f"[tbl] trial {i}" for i in range(3)]
     assert all("msb_bits=" in line and " -> " in line and "ETA" in line for line in lines[:3])
-    assert lines[-1].startswith("study tbl: 3 finished trials,") and "Pareto front" in lines[-1]
+    assert lines[-1].startswith("study tbl: 3 finished trials of 3 distinct designs,") and "Pareto front" in lines[-1]
 
 
 def test_fronts_and_counts_are_of_distinct_designs_when_a_sampler_re_proposes(tmp_path):
