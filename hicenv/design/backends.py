@@ -20,7 +20,7 @@ from typing import Any
 from hicenv.design.backend import Backend
 from hicenv.design.cache import cached_evaluate, resolve_cache
 from hicenv.design.space import DesignSpace
-from hicenv.design.surrogate import SurrogateBackend
+from hicenv.design.surrogate import SurrogateBackend, meta_network
 from hicenv.errors import InputError
 from hicenv.sim.config import HICConfig
 
@@ -34,14 +34,10 @@ and the HIC state (activations come on top, so this is a lower bound)."""
 def check_fits(config: HICConfig, depth: int = 32) -> None:
     """Refuse, before any training, a design point whose network torch cannot build or whose
     weights alone would not fit in this machine's memory (``width=1e300`` made a torch
-    traceback deep in training)."""
-    import torch
-
-    from hicenv.sim.model import ResNet
-
+    traceback deep in training). The network is built once per width (on the meta device:
+    nothing is allocated), so a step the result cache answers pays nothing for the check."""
     try:
-        with torch.device("meta"):  # shapes only: nothing is allocated
-            n = sum(p.numel() for p in ResNet(depth, config.width, 3, 10).parameters())
+        n = sum(p.numel() for p in meta_network(config.width, depth)[0].parameters())
     except (RuntimeError, OverflowError, ValueError, TypeError, MemoryError) as e:  # torch says "overflow" as any
         raise InputError(
             f"width={config.width:g}: torch cannot build that network ({str(e).splitlines()[0]})"

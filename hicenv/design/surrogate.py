@@ -41,7 +41,16 @@ from hicenv.rows import drift_columns
 from hicenv.sim.config import HICConfig
 from hicenv.sim.result import HORIZONS_S
 
-__all__ = ["SHIPPED_BENCH", "TARGETS", "FEATURES", "Surrogate", "SurrogateBackend", "load_bench", "bench_digest"]
+__all__ = [
+    "SHIPPED_BENCH",
+    "TARGETS",
+    "FEATURES",
+    "Surrogate",
+    "SurrogateBackend",
+    "load_bench",
+    "bench_digest",
+    "meta_network",
+]
 
 SHIPPED_BENCH = Path(__file__).parents[1] / "_data" / "bench.csv"
 """The compiled HIC-Bench (``python -m hicenv_agents.experiments.bench compile``)."""
@@ -297,19 +306,20 @@ def _sizes(width: float, fp32: bool, msb: int, lsb: int, acc: int, encoding: str
     from hicenv.sim.metrics import model_size, reference_size_bits
 
     config = HICConfig(msb_bits=msb, lsb_bits=lsb, acc_bits=acc, width=width, fp32=fp32, lsb_encoding=encoding)
-    net, hic_names = _network(width)
+    net, hic_names = meta_network(width)
     return model_size(net, hic_names, config, reference_size_bits(32, 1, 10))
 
 
 @cache
-def _network(width: float):
-    """The bench's ResNet-32 at ``width`` on the meta device (shapes only) and its HIC layers."""
+def meta_network(width: float, depth: int = 32):
+    """ResNet-``depth`` at ``width`` (one input channel, 10 classes: the bench's) on the meta
+    device, shapes only, and its HIC layers; built once per width and depth in a process."""
     import torch
 
     from hicenv.sim.model import ResNet, hic_layer_names
 
     with torch.device("meta"):
-        net = ResNet(32, width, 1, 10)
+        net = ResNet(depth, width, 1, 10)
     return net, hic_layer_names(net)
 
 
