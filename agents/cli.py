@@ -281,10 +281,12 @@ def _say_done(study) -> None:
     """A summary line on stderr (data goes to stdout or files): what the study now holds."""
     import optuna
 
+    from hicenv_agents.search.optuna_study import point_of
+
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    points = {_point(t) for t in done}  # re-proposed points are one design
+    points = {point_of(t) for t in done}  # re-proposed points are one design
     best = (
-        f"{len({_point(t) for t in study.best_trials})} on the Pareto front"
+        f"{len({point_of(t) for t in study.best_trials})} on the Pareto front"
         if len(study.directions) > 1
         else (f"best {study.best_value:.4g}" if done else "no best yet")
     )
@@ -293,10 +295,6 @@ def _say_done(study) -> None:
         file=sys.stderr,
         flush=True,
     )
-
-
-def _point(trial) -> tuple:
-    return tuple(sorted(trial.params.items())) + (bool(trial.user_attrs.get("fp32")),)
 
 
 def _export(study, out, all_path, plot) -> None:

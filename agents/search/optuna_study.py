@@ -293,12 +293,17 @@ REPEAT_ATTR = "repeat_of"
 answered from that one (nothing is evaluated) and does not count towards ``trials``."""
 
 
+def point_of(trial) -> tuple:
+    """The design point a trial evaluated: its parameters, and whether it is the FP32 baseline."""
+    return (*sorted(trial.params.items()), bool(trial.user_attrs.get("fp32")))
+
+
 def _earlier_trial(trial: optuna.Trial) -> optuna.trial.FrozenTrial | None:
-    """The first finished trial of the study with the same parameters (None: a new point)."""
+    """The first finished trial of the study with the same point (None: a new point)."""
+    point = point_of(trial)
     for t in trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-        if t.number != trial.number and t.params == trial.params and _has_row(t) and REPEAT_ATTR not in t.user_attrs:
-            if bool(t.user_attrs.get("fp32")) == bool(trial.user_attrs.get("fp32")):
-                return t
+        if t.number != trial.number and _has_row(t) and REPEAT_ATTR not in t.user_attrs and point_of(t) == point:
+            return t
     return None
 
 
