@@ -485,10 +485,11 @@ def _compare(args) -> int:
     args.out = _default_output(args.out, "compare.csv", args.overwrite)
     args.plot = _default_output(args.plot, "compare.png", args.overwrite)
     _check_exports(args.out, None, args.plot)
+    agents = [a.strip() for a in args.agents.split(",")]
     kw = env_kwargs_from(args)
-    _warn_if_long(args.backend, kw.get("budget"), args.evaluations * len(seeds) * len(args.agents.split(",")))
+    _warn_if_long(args.backend, kw.get("budget"), args.evaluations * len(seeds) * len(agents))
     df = compare(
-        [a.strip() for a in args.agents.split(",")],
+        agents,
         args.evaluations,
         seeds,
         kw,

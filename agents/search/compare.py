@@ -140,10 +140,7 @@ def compare(
     _code_digest()  # read now, before any agent runs
     bound = space.endurance_budget / space.retrains
     reference = hv_reference(max(space.values_of("width")))
-    key = (answers, repr(space), env.noise_levels, env.weights.compensate, bound, reference)
-    if key not in _BEST:  # the same space and answers: computed once per process
-        _BEST[key] = best_hypervolume(env, bound, reference)
-    best = _BEST[key]
+    best = best_hypervolume(env, bound, reference, answers)
     stored = _stored_runs(store)
     curves = []
     for agent in agents:
@@ -177,10 +174,18 @@ def compare(
 _BEST: dict[tuple, float | None] = {}
 
 
-def best_hypervolume(env, bound: float, reference) -> float | None:
+def best_hypervolume(env, bound: float, reference, answers: str) -> float | None:
     """The hypervolume of the front of every point of the environment's space, where its
     backend answers them all cheaply (surrogate, table; at most 200,000 points); None for
-    live training. An agent's regret is this minus its own."""
+    live training. An agent's regret is this minus its own. Computed once per process for
+    one space and one set of answers (``answers``: :func:`_answers_digest`)."""
+    key = (answers, repr(env.space), env.noise_levels, env.weights.compensate, bound, reference)
+    if key not in _BEST:
+        _BEST[key] = _best_hypervolume(env, bound, reference)
+    return _BEST[key]
+
+
+def _best_hypervolume(env, bound: float, reference) -> float | None:
     import itertools
 
     from hicenv.design.pareto import design_row
