@@ -28,10 +28,12 @@ def test_sobol_sample_is_distinct_valid_and_balanced():
 def test_tasks_come_in_the_order_that_keeps_a_partial_bench_useful():
     tasks = bench.tasks()
     sets = [(t["set"], t["budget_name"], t["seed"]) for t in tasks]
-    assert sets[:256] == [("sobol", "proxy", 0)] * 256
-    assert sets[256:274] == [("panel", "proxy", 0)] * 18
-    assert sets[274:322] == [("sobol", "proxy", 1)] * 24 + [("sobol", "proxy", 2)] * 24
-    assert Counter(sets[322:]) == {("ladder", "smoke", s): 24 for s in (0, 1, 2)}  # no full data: no ladder-30k
+    assert sets[:128] == [("sobol", "proxy", 0)] * 128  # the Sobol sample's balanced first half
+    assert sets[128:146] == [("panel", "proxy", 0)] * 18
+    assert sets[146:194] == [("sobol", "proxy", 1)] * 24 + [("sobol", "proxy", 2)] * 24
+    assert Counter(sets[194:266]) == {("ladder", "smoke", s): 24 for s in (0, 1, 2)}  # no full data: no ladder-30k
+    assert sets[266:] == [("sobol", "proxy", 0)] * 128
+    assert [t["label"] for t in tasks[:128] + tasks[266:]] == [f"sobol {i}" for i in range(256)]
     assert len({task_key(t) for t in tasks}) == len(tasks)
 
 
