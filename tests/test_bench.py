@@ -3,6 +3,7 @@
 import json
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -87,6 +88,70 @@ def test_the_agent_summary_by_hand():
     assert s.loc["random", "@2 IQR"] == "0.2500-0.3500"  # quartiles of 0.2 and 0.4
     # gp's 0.1 beats both of random's (0.4, 0.2); its 0.3 beats 0.4 only: 3 of 4 pairs
     assert s.loc["gp", "A vs random"] == pytest.approx(0.75) and s.loc["random", "A vs random"] == 0.5
+
+
+def _ladder_frame() -> pd.DataFrame:
+    """Six ladder points, hand-ranked: the top rung (ladder-30k) at seed 1 swaps its last two
+    points; the proxy ranks like the top and its seed 1 swaps the first two; smoke ranks
+    backwards at both seeds; the proxy's training losses rank at random."""
+    from hicenv_agents.experiments.bench_report import OBJECTIVE
+
+    up, rows = [1, 2, 3, 4, 5, 6], []
+    by = {
+        ("ladder-30k", 0): (up, 360.0),
+        ("ladder-30k", 1): ([1, 2, 3, 4, 6, 5], 360.0),
+        ("proxy", 0): (up, 80.0),
+        ("proxy", 1): ([2, 1, 3, 4, 5, 6], 80.0),
+        ("smoke", 0): (up[::-1], 10.0),
+        ("smoke", 1): (up[::-1], 10.0),
+    }
+    for (budget, seed), (values, cost) in by.items():
+        for i, v in enumerate(values):
+            rows.append(
+                {
+                    "label": f"sobol {i}",
+                    "budget": budget,
+                    "seed": seed,
+                    OBJECTIVE: float(v),
+                    "curve_loss_sum": float([3, 1, 6, 2, 5, 4][i]),  # minus it ranks the points 4 6 1 5 2 3
+                    "curve_train_accuracy_4": float(v),
+                    "cost_s": cost,
+                    "train_seconds": cost - 20.0,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_the_ladder_by_hand():
+    from hicenv_agents.experiments.bench_report import ladder, recommend
+
+    lad = ladder(_ladder_frame())
+    assert lad.attrs["top"] == "ladder-30k"
+    swap = 1 - 6 * 2 / (6 * 35)  # one adjacent swap of six: d^2 sums to 2
+    assert lad.attrs["own_top"] == pytest.approx(swap)
+    top = lad.loc["ladder-30k: accuracy_drift_gdc_1y (seed 1)"]
+    assert top["spearman"] == pytest.approx(swap) and top["seed ceiling"] == pytest.approx(swap)
+    proxy = lad.loc["proxy: accuracy_drift_gdc_1y"]
+    assert proxy["spearman"] == pytest.approx(1.0) and proxy["seed-to-seed"] == pytest.approx(swap)
+    smoke = lad.loc["smoke: accuracy_drift_gdc_1y"]
+    assert smoke["spearman"] == pytest.approx(-1.0) and smoke["seed ceiling"] == pytest.approx(np.sqrt(swap))
+    # minus the losses 3 1 6 2 5 4 ranks the points 4 6 1 5 2 3 against 1..6: d^2 = 9+16+4+1+9+9 = 48
+    assert lad.loc["proxy: minus the sum of training losses", "spearman"] == pytest.approx(1 - 6 * 48 / 210)
+    # costs: the proxy's wall seconds; half its training for the accuracy at half the run
+    assert proxy["median cost (s)"] == 80.0
+    assert lad.loc["proxy: training accuracy at half the run", "median cost (s)"] == 30.0
+    # qualifying (Spearman >= 0.943 - 0.05): the proxy's objective (80 s) and its accuracy at half (30 s)
+    assert recommend(lad) == "proxy: training accuracy at half the run"
+    assert recommend(lad, margin=-0.1) is None  # nothing beats a rerun of the top rung by 0.1
+
+
+def test_the_ladder_without_a_higher_rung_is_against_the_proxy():
+    from hicenv_agents.experiments.bench_report import ladder
+
+    df = _ladder_frame()
+    lad = ladder(df[df["budget"] != "ladder-30k"])
+    assert lad.attrs["top"] == "proxy"
+    assert lad.loc["proxy: accuracy_drift_gdc_1y (seed 1)", "spearman"] == pytest.approx(1 - 6 * 2 / 210)
 
 
 def test_a_bench_run_stopped_by_sigterm_exits_with_tasks_still_queued(tmp_path):

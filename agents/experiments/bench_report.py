@@ -19,7 +19,16 @@ from hicenv.rows import flatten
 from hicenv_agents.experiments.bench import BENCH_BUDGET, EXTRA_SEEDS, LADDER, N_POINTS, SEED_POINTS
 from hicenv_agents.experiments.runner import load_results
 
-__all__ = ["OBJECTIVE", "results_frame", "coverage", "seed_noise", "ladder", "agents_summary", "write_report"]
+__all__ = [
+    "OBJECTIVE",
+    "results_frame",
+    "coverage",
+    "seed_noise",
+    "ladder",
+    "recommend",
+    "agents_summary",
+    "write_report",
+]
 
 OBJECTIVE = "accuracy_drift_gdc_1y"
 """The searches' objective: accuracy a year after training, with drift compensation."""
@@ -101,42 +110,79 @@ def seed_noise(df: pd.DataFrame) -> dict:
     }
 
 
+LADDER_SIGNALS: tuple[tuple[str, str, str, float | None], ...] = (
+    ("smoke", OBJECTIVE, OBJECTIVE, None),
+    ("smoke", "minus the sum of training losses", "-curve_loss_sum", 1.0),
+    ("proxy", OBJECTIVE, OBJECTIVE, None),
+    ("proxy", "minus the sum of training losses", "-curve_loss_sum", 1.0),
+    ("proxy", "training accuracy at half the run", "curve_train_accuracy_4", 0.5),
+    ("ladder-30k", OBJECTIVE, OBJECTIVE, None),
+    ("ladder-30k", "minus the sum of training losses", "-curve_loss_sum", 1.0),
+)
+"""The ladder's signals: (rung, name, column, a leading ``-`` negates it; the share of the
+run's training the signal needs, None: the whole run, evaluation included). A learning-curve
+signal's cost is that share of the training seconds (training time assumed even over the
+run); a rung's objective costs the run's wall seconds."""
+RUNG_BUDGETS = {"smoke": LADDER["smoke"].name, "proxy": BENCH_BUDGET.name, "ladder-30k": LADDER["ladder-30k"].name}
+RECOMMEND_MARGIN = 0.05
+"""A signal is as good as the top rung when its Spearman against the top rung's seed 0 is
+within this of the top rung's own seed-to-seed Spearman."""
+
+
+def _signal(runs: pd.DataFrame, rung: str, column: str, seed: int) -> pd.DataFrame:
+    """Per ladder point: the signal's value (``value``) and its cost in seconds (``cost``)."""
+    d = runs[(runs["budget"] == RUNG_BUDGETS[rung]) & (runs["seed"] == seed)].set_index("label")
+    sign, name = (-1.0, column[1:]) if column.startswith("-") else (1.0, column)
+    return pd.DataFrame({"value": sign * d[name], "wall": d["cost_s"], "train": d["train_seconds"]})
+
+
 def ladder(df: pd.DataFrame) -> pd.DataFrame:
-    """Each rung and learning-curve signal against the highest rung measured, on the ladder's
-    points (seed 0): Spearman and Kendall of the objective, and each rung's median cost."""
-    points = df[(df["set"] == "sobol") & (df["budget"] == BENCH_BUDGET.name) & (df["seed"] == 0)]["label"]
-    points = set(points) & {f"sobol {i}" for i in range(SEED_POINTS)}
-    at = df[df["label"].isin(points) & (df["seed"] == 0)]
-    rungs = {"smoke": LADDER["smoke"].name, "proxy": BENCH_BUDGET.name, "ladder-30k": LADDER["ladder-30k"].name}
-    by = {name: at[at["budget"] == b].set_index("label") for name, b in rungs.items()}
-    top = next((n for n in ("ladder-30k", "proxy") if len(by[n]) >= 5), None)
+    """Each rung and learning-curve signal of :data:`LADDER_SIGNALS` against the highest rung
+    measured (``top``, at seed 0) on the ladder's points, the first :data:`SEED_POINTS`
+    Sobol points: Spearman and Kendall of a seed-0 run (the top rung's own row: of its
+    seed-1 run), the signal's seed-to-seed Spearman (seeds 0 and 1), the seed ceiling
+    ``sqrt(own * top's own)`` (the attenuation bound, a Pearson result applied to ranks: an
+    approximation) and the median cost. Empty until 5 points hold the proxy or a higher rung."""
+    runs = df[df["label"].isin({f"sobol {i}" for i in range(SEED_POINTS)})]
+    count = {r: len(_signal(runs, r, OBJECTIVE, 0)) for r in RUNG_BUDGETS}
+    top = next((r for r in ("ladder-30k", "proxy") if count[r] >= 5), None)
     if top is None:
         return pd.DataFrame()
-    ref = by[top][OBJECTIVE]
+    ref = _signal(runs, top, OBJECTIVE, 0)["value"]
+    own_top = _spearman(_signal(runs, top, OBJECTIVE, 1)["value"], ref)[0]
     rows = []
-    for name, rung in by.items():
-        rho, tau, n = _spearman(rung[OBJECTIVE], ref) if name != top else (1.0, 1.0, len(rung))
+    for rung, name, column, share in LADDER_SIGNALS:
+        s0, s1 = _signal(runs, rung, column, 0), _signal(runs, rung, column, 1)
+        if s0.empty:
+            continue
+        is_top = (rung, column) == (top, OBJECTIVE)
+        rho, tau, n = _spearman(s1["value"] if is_top else s0["value"], ref)
+        own = _spearman(s0["value"], s1["value"])[0]
+        cost = s0["wall"] if share is None else share * s0["train"]
         rows.append(
             {
-                "signal": f"{name}: {OBJECTIVE}",
+                "signal": f"{rung}: {name}" + (" (seed 1)" if is_top else ""),
                 "points": n,
                 "spearman": rho,
                 "kendall": tau,
-                "median cost (s)": rung["cost_s"].median(),
+                "seed-to-seed": own,
+                "seed ceiling": np.sqrt(own * own_top) if own > 0 and own_top > 0 else np.nan,
+                "median cost (s)": cost.median(),
             }
         )
-    proxy = by["proxy"]
-    for label, signal in (
-        ("proxy: minus the sum of training losses", -proxy["curve_loss_sum"]),
-        ("proxy: training accuracy at half the run", proxy["curve_train_accuracy_4"]),
-    ):
-        rho, tau, n = _spearman(signal, ref)
-        rows.append(
-            {"signal": label, "points": n, "spearman": rho, "kendall": tau, "median cost (s)": proxy["cost_s"].median()}
-        )
     out = pd.DataFrame(rows).set_index("signal")
-    out.attrs["top"] = top
+    out.attrs.update(top=top, own_top=own_top)
     return out
+
+
+def recommend(lad: pd.DataFrame, margin: float = RECOMMEND_MARGIN) -> str | None:
+    """The cheapest signal other than the top rung's rerun whose Spearman against the top
+    rung is at least the top rung's seed-to-seed Spearman minus ``margin`` (a run of it
+    ranks the points about as well as another run of the top rung), or None."""
+    own_top = lad.attrs.get("own_top", np.nan)
+    others = lad[~lad.index.str.endswith("(seed 1)")]
+    good = others[others["spearman"] >= own_top - margin]
+    return None if good.empty else str(good["median cost (s)"].idxmin())
 
 
 AGENT_CHECKPOINTS = (25, 50, 100, 150)
@@ -232,6 +278,36 @@ def _table(df: pd.DataFrame, fmt: str = "{:.3f}") -> list[str]:
     return lines
 
 
+def _ladder_section(lad: pd.DataFrame) -> list[str]:
+    if lad.empty:
+        return ["Not yet measured: fewer than 5 ladder points hold the proxy or a higher rung.\n"]
+    top, own_top = lad.attrs["top"], lad.attrs["own_top"]
+    L = [
+        f"On the first {SEED_POINTS} Sobol points, each signal of a seed-0 run against the highest rung "
+        f"measured (`{top}`) at seed 0; its own row is its seed-1 run. `seed-to-seed`: the signal's Spearman "
+        "between seeds 0 and 1; `seed ceiling`: sqrt(seed-to-seed x the top rung's), the most a signal "
+        "this noisy can reach against a top rung this noisy (an approximation: the attenuation bound is "
+        "Pearson's). Cost: median seconds per run on the machine above; a learning-curve signal costs "
+        "the share of training it needs (training time assumed even over the run), no evaluation.\n",
+        *_table(lad),
+        "",
+    ]
+    if not np.isfinite(own_top):
+        return L + [f"No recommendation yet: `{top}` has fewer than 5 points at seed 1.\n"]
+    pick = recommend(lad)
+    rule = (
+        f"the cheapest signal whose Spearman against `{top}` is at least `{top}`'s own seed-to-seed "
+        f"Spearman ({own_top:.3f}) minus {RECOMMEND_MARGIN}"
+    )
+    if pick is None:
+        return L + [f"**Recommendation**: no signal qualifies as {rule}; the `proxy` preset stays as it is.\n"]
+    row = lad.loc[pick]
+    return L + [
+        f"**Recommendation** ({rule}): `{pick}`, Spearman {row['spearman']:.3f} at "
+        f"{row['median cost (s)']:.0f} s a design.\n"
+    ]
+
+
 def write_report(
     folders: list[str | os.PathLike], out: str | os.PathLike = "studies/bench", command: str = "hicenv bench report"
 ) -> Path:
@@ -279,15 +355,7 @@ def write_report(
     except InputError as e:
         L.append(f"Not yet measured: {e} ({len(hic)} HIC runs stored).\n")
     L.append("## Fidelity ladder\n")
-    if lad.empty:
-        L.append("Not yet measured: fewer than 5 ladder points hold the top rung or the proxy.\n")
-    else:
-        L += [
-            f"On the first {SEED_POINTS} Sobol points at seed 0, against the highest rung measured "
-            f"(`{lad.attrs['top']}`); cost: median seconds per run on the machine above.\n",
-            *_table(lad),
-            "",
-        ]
+    L += _ladder_section(lad)
     L.append("## The shipped snapshot\n")
     snapshot, digest = _snapshot_section(len(bench))
     L += snapshot
