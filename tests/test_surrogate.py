@@ -45,9 +45,14 @@ def fitted(bench) -> Surrogate:
 
 
 def test_held_out_points_of_a_smooth_bench_are_ranked_right(smooth):
-    fidelity = Surrogate(smooth).kfold(k=4)
+    fidelity = Surrogate(smooth).kfold(k=4, repeats=2)
     assert fidelity.loc["accuracy_drift_gdc_1y", "spearman"] > 0.95
     assert set(fidelity.index) == set(TARGETS)
+    one, other = (Surrogate(smooth).kfold(k=4, seed=s) for s in (0, 1))
+    spearman = fidelity["spearman"]  # two splits: their mean, their lowest and highest
+    assert np.allclose(spearman, (one["spearman"] + other["spearman"]) / 2)
+    assert np.allclose(fidelity["spearman_lo"], np.minimum(one["spearman"], other["spearman"]))
+    assert np.allclose(fidelity["spearman_hi"], np.maximum(one["spearman"], other["spearman"]))
 
 
 def test_sizes_are_computed_exactly(bench, fitted):
