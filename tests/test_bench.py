@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 
 from hicenv.design.surrogate import Surrogate
+from hicenv.errors import InputError
 from hicenv.sim.data import load_dataset
 from hicenv.sim.trainer import Budget, evaluate
 from hicenv_agents.experiments import bench
 from hicenv_agents.experiments.bench_report import coverage, results_frame, write_report
-from hicenv_agents.experiments.runner import task_key
+from hicenv_agents.experiments.runner import load_results, task_key
 
 
 def test_sobol_sample_is_distinct_valid_and_balanced():
@@ -38,6 +39,17 @@ def test_tasks_come_in_the_order_that_keeps_a_partial_bench_useful():
     assert len({task_key(t) for t in tasks}) == len(tasks)
 
 
+def test_the_gpu_rung_comes_first_and_needs_the_full_data(fashion_dir):
+    tasks = bench.tasks(full_data=str(fashion_dir), gpu_rung=True)
+    sets = [(t["set"], t["budget_name"], t["seed"]) for t in tasks]
+    assert sets[:48] == [("ladder", "full-2ep", 0)] * 24 + [("ladder", "full-2ep", 1)] * 24
+    assert [t["label"] for t in tasks[:24]] == [f"sobol {i}" for i in range(24)]  # the ladder's points
+    assert tasks[48:] == bench.tasks(full_data=str(fashion_dir))  # then the CPU's plan, in its order
+    assert Counter(sets)[("ladder", "ladder-30k", 1)] == 24
+    with pytest.raises(InputError, match="--gpu-rung.*--data-root"):
+        bench.run("unused", gpu_rung=True)
+
+
 TINY = Budget(name="proxy", train_images=64, epochs=1, test_images=32, drift_test_images=16, batch_size=32, depth=8)
 
 
@@ -52,6 +64,26 @@ def stored(tmp_path_factory):
             r.update(label=p["label"], set="sobol", kind="proxy", budget_name="proxy", wall_seconds=1.0 + i)
             f.write(json.dumps(r) + "\n")
     return folder
+
+
+def test_a_task_list_runs_where_it_is_taken(tmp_path):
+    # The GPU script runs a task list written here (no scipy needed there): same keys, stored.
+    from hicenv.sim.fingerprint import sim_fingerprint
+
+    fp = load_dataset("embedded").fingerprint
+    tiny = [bench._task(p, TINY, 0, "proxy", fp) for p in bench.sobol_points(2)]
+    path = bench.write_tasks(tmp_path / "tasks.json", tiny)
+    assert bench.read_tasks(path) == tiny
+    assert bench.run(str(tmp_path / "out"), threads=1, tasks_file=str(path)) == 0
+    stored = load_results(tmp_path / "out")
+    assert {task_key(r) for r in stored} == {task_key(t) for t in tiny}
+    assert {r["sim_fingerprint"] for r in stored} == {sim_fingerprint()}
+    (tmp_path / "bad.json").write_text('{"label": 1}')
+    with pytest.raises(InputError, match="bad.json is not a task list"):
+        bench.read_tasks(tmp_path / "bad.json")
+    long = [{**tiny[0], "kind": "long"}]
+    with pytest.raises(InputError, match="--data-root"):
+        bench.run(str(tmp_path / "out"), tasks_file=str(bench.write_tasks(tmp_path / "long.json", long)))
 
 
 def test_compile_keeps_the_bench_points_and_fits_the_surrogate(stored, tmp_path):

@@ -21,18 +21,22 @@ shipped table and the surrogate's fit from them.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from hicenv.design.space import DesignSpace
 from hicenv.errors import InputError
 from hicenv.sim.trainer import BUDGETS, Budget
+from hicenv_agents.experiments.paper import LONG_BUDGETS
 from hicenv_agents.experiments.runner import run_tasks
 
-__all__ = ["N_POINTS", "SEED_POINTS", "BENCH_BUDGET", "sobol_points", "tasks", "run"]
+if TYPE_CHECKING:  # numpy, pandas and scipy load where used: a GPU image may run tasks without them
+    import pandas as pd
+
+    from hicenv.design.space import DesignSpace
+
+__all__ = ["N_POINTS", "SEED_POINTS", "BENCH_BUDGET", "sobol_points", "tasks", "run", "write_tasks", "read_tasks"]
 
 N_POINTS = 256
 """Sobol points of the bench (a power of two keeps the sample balanced)."""
@@ -46,7 +50,10 @@ BENCH_BUDGET: Budget = BUDGETS["proxy"]
 def sobol_points(n: int = N_POINTS, space: DesignSpace | None = None, seed: int = 0) -> list[dict]:
     """``n`` distinct design points of ``space`` (default: the default space with its noise
     knob) from a scrambled Sobol sequence, in sequence order; a repeat is skipped."""
+    import numpy as np
     from scipy.stats import qmc
+
+    from hicenv.design.space import DesignSpace
 
     space = space or DesignSpace.default(noise_knob=True)
     sampler = qmc.Sobol(d=len(space.knobs), scramble=True, seed=seed)
@@ -74,7 +81,11 @@ LADDER: dict[str, Budget] = {
 :data:`SEED_POINTS` Sobol points: ``smoke`` on the embedded subset (seeds 0-2), and
 ``ladder-30k``, the proxy's recipe on 30,000 full Fashion-MNIST images with every test
 image (seeds 0 and 1: the top rung's own seed-to-seed ceiling)."""
-LADDER_SEEDS = {"smoke": (0, 1, 2), "ladder-30k": (0, 1)}
+LADDER_SEEDS = {"smoke": (0, 1, 2), "ladder-30k": (0, 1), "full-2ep": (0, 1)}
+GPU_RUNG: Budget = LONG_BUDGETS["full-2ep"]
+"""The ladder's rung for a GPU (``--gpu-rung``): every training image twice, every test
+image (the paper panel's long budget; about 24 s a run on an H200, hours on 2 CPU cores),
+seeds 0 and 1 on the ladder's points."""
 
 
 def _task(p: dict, budget: Budget, seed: int, kind: str, fp: str) -> dict:
@@ -99,13 +110,15 @@ def tasks(
     with_panel: bool = True,
     seed_points: int = SEED_POINTS,
     full_data: str | None = None,
+    gpu_rung: bool = False,
 ) -> list[dict]:
     """Every bench run, in the order that keeps a partial bench useful: the first half of
     the Sobol sample at seed 0 (a balanced sample by itself), the panel at seed 0, the
     extra seeds on the first ``seed_points``, the ladder's rungs on those (``ladder-30k``
     only when ``full_data``, a Fashion-MNIST folder, is given), then the Sobol sample's
     second half. What the bench lacks entirely (the panel, seed noise, the ladder) comes
-    before more of what it has."""
+    before more of what it has. With ``gpu_rung`` (and ``full_data``) the ladder's
+    :data:`GPU_RUNG` comes first: it is what only a GPU affords."""
     from hicenv.sim.data import load_dataset
     from hicenv_agents.experiments.paper import PANEL
 
@@ -128,6 +141,12 @@ def tasks(
             for p in sobol[:seed_points]
         ]
     out += [_task(p, budget, 0, "proxy", fp) for p in sobol[n // 2 :]]
+    if gpu_rung and full_data is not None:
+        out = [
+            _task({**p, "set": "ladder"}, GPU_RUNG, s, "long", full)
+            for s in LADDER_SEEDS[GPU_RUNG.name]
+            for p in sobol[:seed_points]
+        ] + out
     return out
 
 
@@ -139,19 +158,49 @@ def run(
     device: str | None = None,
     deadline_s: float | None = None,
     data_root: str | None = None,
+    gpu_rung: bool = False,
+    stored: list[str] = (),
+    tasks_file: str | None = None,
 ) -> int:
-    """Train every bench run not yet in ``out`` (the ladder's top rung only with
-    ``data_root``, the full Fashion-MNIST folder); returns how many are left."""
+    """Train every bench run not yet in ``out`` or the ``stored`` folders (the ladder's
+    upper rungs only with ``data_root``, the full Fashion-MNIST folder; :data:`GPU_RUNG`
+    only with ``gpu_rung``), or those of ``tasks_file`` (:func:`write_tasks`: no numpy
+    or scipy needed to list them); returns how many are left."""
+    if gpu_rung and data_root is None:
+        raise InputError("--gpu-rung trains on the full Fashion-MNIST: give its folder with --data-root")
+    todo = read_tasks(tasks_file) if tasks_file else tasks(n, full_data=data_root, gpu_rung=gpu_rung)
+    if data_root is None and any(t["kind"] == "long" for t in todo):
+        raise InputError(f"{tasks_file} holds runs on the full Fashion-MNIST: give its folder with --data-root")
     return run_tasks(
         out,
-        tasks(n, full_data=data_root),
+        todo,
         dataset="fashion-mnist",
         data_root=data_root,
         device=device,
         workers=workers,
         deadline_s=deadline_s,
         threads=threads,
+        stored=stored,
     )
+
+
+def write_tasks(path: str | Path, todo: list[dict]) -> Path:
+    """The task list as JSON, for a machine that runs it (``run --tasks-file``)."""
+    from hicenv.output import write_atomically
+
+    return write_atomically(path, lambda tmp: tmp.write_text(json.dumps(todo) + "\n"))
+
+
+def read_tasks(path: str | Path) -> list[dict]:
+    """A task list :func:`write_tasks` wrote; anything else is refused, naming the file."""
+    try:
+        todo = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise InputError(f"cannot read the task list {path}: {e}") from None
+    needed = {"label", "config", "budget", "budget_name", "kind", "seed"}
+    if not isinstance(todo, list) or not all(isinstance(t, dict) and needed <= t.keys() for t in todo):
+        raise InputError(f"{path} is not a task list of 'hicenv bench tasks'")
+    return todo
 
 
 def compile_bench(
@@ -163,6 +212,8 @@ def compile_bench(
     plus ``label``, ``set``, ``kind``) at ``out``: the bench's own points only (the Sobol
     sample and the panel at the bench budget), and the surrogate's fitted kernel
     hyperparameters at ``fit`` (None: not fitted)."""
+    import pandas as pd
+
     from hicenv.design.surrogate import Surrogate
     from hicenv.output import write_table
     from hicenv.rows import flatten
@@ -192,12 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         description="HIC-Bench: generate it (run; resumable: rerun to continue) or compile the stored "
         "results into the shipped table and the surrogate's fit (compile); 'hicenv bench report' writes its report.",
     )
-    ap.add_argument("action", choices=["run", "compile"])
+    ap.add_argument("action", choices=["run", "compile", "tasks"])
     ap.add_argument(
         "--out",
         default=None,
         help="run: folder of result files (default studies/bench/results); "
-        "compile: the table (default hicenv/_data/bench.csv)",
+        "compile: the table (default hicenv/_data/bench.csv); tasks: the task list (default bench-tasks.json)",
     )
     ap.add_argument(
         "--results",
@@ -218,15 +269,39 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--data-root",
         default=None,
-        help="run: the full Fashion-MNIST folder, for the ladder's top rung (skipped without it)",
+        help="run: the full Fashion-MNIST folder, for the ladder's upper rungs (skipped without it)",
     )
+    ap.add_argument(
+        "--gpu-rung",
+        action="store_true",
+        help=f"run: the ladder's {GPU_RUNG.name} rung too, first (a GPU's job: hours a run on 2 CPU cores)",
+    )
+    ap.add_argument("--stored", action="append", default=[], help="run: a folder of results not to redo (repeatable)")
     a = ap.parse_args(argv)
     if a.action == "compile":
         out = a.out or "hicenv/_data/bench.csv"
         df = compile_bench(a.results or ["studies/bench/results"], out, a.fit)
         print(f"{len(df)} results of {len(df[['set', 'label']].drop_duplicates())} points -> {out}")
         return 0
-    left = run(a.out or "studies/bench/results", a.points, a.workers, a.threads, a.device, a.deadline, a.data_root)
+    if a.action == "tasks":
+        if a.gpu_rung and a.data_root is None:
+            raise InputError("--gpu-rung trains on the full Fashion-MNIST: give its folder with --data-root")
+        todo = tasks(a.points, full_data=a.data_root, gpu_rung=a.gpu_rung)
+        path = write_tasks(a.out or "bench-tasks.json", todo)
+        print(f"{len(todo)} runs -> {path}")
+        return 0
+    left = run(
+        a.out or "studies/bench/results",
+        a.points,
+        a.workers,
+        a.threads,
+        a.device,
+        a.deadline,
+        a.data_root,
+        a.gpu_rung,
+        a.stored,
+        a.tasks_file,
+    )
     return 0 if left == 0 else 3
 
 

@@ -16,7 +16,15 @@ import pandas as pd
 from hicenv.errors import InputError
 from hicenv.output import write_atomically
 from hicenv.rows import flatten
-from hicenv_agents.experiments.bench import BENCH_BUDGET, EXTRA_SEEDS, LADDER, N_POINTS, SEED_POINTS
+from hicenv_agents.experiments.bench import (
+    BENCH_BUDGET,
+    EXTRA_SEEDS,
+    GPU_RUNG,
+    LADDER,
+    LADDER_SEEDS,
+    N_POINTS,
+    SEED_POINTS,
+)
 from hicenv_agents.experiments.runner import load_results
 
 __all__ = [
@@ -71,8 +79,9 @@ def coverage(df: pd.DataFrame) -> pd.DataFrame:
             for s in EXTRA_SEEDS
         ],
         *[
-            (f"ladder {name}", df[(df["set"] == "ladder") & (df["budget"] == name)], SEED_POINTS * seeds)
-            for name, seeds in (("smoke", 3), ("ladder-30k", 2))
+            (f"ladder {name}", df[(df["set"] == "ladder") & (df["budget"] == name)], SEED_POINTS * len(seeds))
+            for name, seeds in LADDER_SEEDS.items()
+            if name != GPU_RUNG.name or (df["budget"] == name).any()  # the GPU's rung: planned once begun
         ],
     ]
     return pd.DataFrame(
@@ -118,12 +127,18 @@ LADDER_SIGNALS: tuple[tuple[str, str, str, float | None], ...] = (
     ("proxy", "training accuracy at half the run", "curve_train_accuracy_4", 0.5),
     ("ladder-30k", OBJECTIVE, OBJECTIVE, None),
     ("ladder-30k", "minus the sum of training losses", "-curve_loss_sum", 1.0),
+    ("full-2ep", OBJECTIVE, OBJECTIVE, None),
 )
 """The ladder's signals: (rung, name, column, a leading ``-`` negates it; the share of the
 run's training the signal needs, None: the whole run, evaluation included). A learning-curve
 signal's cost is that share of the training seconds (training time assumed even over the
 run); a rung's objective costs the run's wall seconds."""
-RUNG_BUDGETS = {"smoke": LADDER["smoke"].name, "proxy": BENCH_BUDGET.name, "ladder-30k": LADDER["ladder-30k"].name}
+RUNG_BUDGETS = {
+    "smoke": LADDER["smoke"].name,
+    "proxy": BENCH_BUDGET.name,
+    "ladder-30k": LADDER["ladder-30k"].name,
+    "full-2ep": GPU_RUNG.name,
+}
 RECOMMEND_MARGIN = 0.05
 """A signal is as good as the top rung when its Spearman against the top rung's seed 0 is
 within this of the top rung's own seed-to-seed Spearman."""
@@ -145,7 +160,7 @@ def ladder(df: pd.DataFrame) -> pd.DataFrame:
     approximation) and the median cost. Empty until 5 points hold the proxy or a higher rung."""
     runs = df[df["label"].isin({f"sobol {i}" for i in range(SEED_POINTS)})]
     count = {r: len(_signal(runs, r, OBJECTIVE, 0)) for r in RUNG_BUDGETS}
-    top = next((r for r in ("ladder-30k", "proxy") if count[r] >= 5), None)
+    top = next((r for r in ("full-2ep", "ladder-30k", "proxy") if count[r] >= 5), None)
     if top is None:
         return pd.DataFrame()
     ref = _signal(runs, top, OBJECTIVE, 0)["value"]
