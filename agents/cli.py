@@ -224,7 +224,7 @@ def _add_study(sub) -> None:
     )
     p.add_argument("--study-name", default=None, help="study name (default: the file's name key or stem)")
     p.add_argument(
-        "--trials", type=int, default=None, help="finished trials the study should hold (default: the file's)"
+        "--trials", type=int, default=None, help="distinct design points the study should hold (default: the file's)"
     )
     p.add_argument("--out", default=None, help="write the Pareto front (CSV) here")
     p.add_argument("--all", default=None, help="write every finished trial (CSV) here")
@@ -341,7 +341,12 @@ def _add_worker(sub) -> None:
     p = sub.add_parser("worker", help=_HELP["worker"])
     p.add_argument("--storage", required=True, help="the study's storage URL")
     p.add_argument("--study-name", required=True, help="the study's name")
-    p.add_argument("--trials", type=int, default=10, help="trials this worker runs (default 10)")
+    p.add_argument(
+        "--trials",
+        type=int,
+        default=10,
+        help="design points new to the study this worker evaluates (on a grid: trials)",
+    )
     p.add_argument("--device", default=None, help="torch device (default: one GPU per worker when several)")
     p.add_argument("--cache", default="default", help="result cache file")
     p.set_defaults(func=_worker)

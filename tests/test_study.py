@@ -384,6 +384,24 @@ def test_fronts_and_counts_are_of_distinct_designs_when_a_sampler_re_proposes(tm
     assert len(fr) == len(fr.drop_duplicates(["msb_bits"])) <= 2 and fr["evaluations"].sum() == len(study.trials)
 
 
+def test_a_worker_counts_new_points_not_trials(tmp_path, capsys):
+    # A four-point space, one point evaluated by the study: a worker asked for 5 new points
+    # evaluates the three left, once each (re-proposals answered, not run), then stops and says so.
+    from hicenv_agents.search.optuna_study import run_worker
+
+    f = tmp_path / "s.toml"
+    f.write_text(
+        TABLE_STUDY.format(trials=1, sampler="tpe") + "[space]\nknobs = { msb_bits = [2, 4], acc_bits = [4, 8] }\n"
+    )
+    journal = tmp_path / "s.log"
+    assert hicenv("study", f, "--storage", journal).returncode == 0
+    study = run_worker(str(journal), "tbl", 5)
+    evaluated = [t for t in study.trials if "repeat_of" not in t.user_attrs]
+    assert sorted((t.params["msb_bits"], t.params["acc_bits"]) for t in evaluated) == [(2, 4), (2, 8), (4, 4), (4, 8)]
+    assert len(study.trials) > 4  # the sampler re-proposed, and those trials did not count
+    assert "no point of the space is left to evaluate; stopping at 3 new points" in capsys.readouterr().err
+
+
 def test_a_study_front_is_optunas_best_trials_and_agrees_with_the_designs_front():
     import optuna
 

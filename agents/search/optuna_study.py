@@ -313,22 +313,47 @@ def _distinct_done(study: optuna.Study) -> int:
     return sum(REPEAT_ATTR not in t.user_attrs for t in study.get_trials(deepcopy=False, states=states))
 
 
-def _optimize_distinct(study: optuna.Study, objective: Callable, target: int, size: int, progress: bool) -> None:
-    """Run trials until the study holds ``target`` distinct evaluated points (re-proposals are
-    answered from the study and do not count), or every one of the ``size`` points of the
-    space; stop early when ``max(10, target)`` trials in a row add no new point (the sampler
-    keeps re-proposing evaluated points, or trials fail)."""
+def _optimize_distinct(
+    study: optuna.Study,
+    objective: Callable,
+    target: int,
+    size: int,
+    progress: bool,
+    count: Callable[[optuna.Study], int] = _distinct_done,
+) -> None:
+    """Run trials until ``count`` (default: the study's distinct evaluated points) reaches
+    ``target`` (re-proposals are answered from the study and do not count), or ``size``,
+    the points of the space; stop early when ``max(10, target)`` trials in a row add no
+    new point (the sampler keeps re-proposing evaluated points, or trials fail)."""
     goal, barren = min(target, size), 0
-    while (left := goal - _distinct_done(study)) > 0 and barren < max(10, target):
-        before, done = len(study.trials), _distinct_done(study)
+    while (left := goal - count(study)) > 0 and barren < max(10, target):
+        before, done = len(study.trials), count(study)
         _optimize(study, objective, left, progress)
-        barren = 0 if _distinct_done(study) > done else barren + len(study.trials) - before
-    if _distinct_done(study) < goal:
-        print(
-            f"{study.study_name}: {barren} trials in a row found no new point (re-proposals or failures); "
-            f"stopping at {_distinct_done(study)} distinct points",
-            file=sys.stderr,
-        )
+        barren = 0 if count(study) > done else barren + len(study.trials) - before
+    if count(study) < goal:
+        why = f"{barren} trials in a row found no new point (re-proposals or failures)"
+    elif goal < target:
+        why = "no point of the space is left to evaluate"
+    else:
+        return
+    print(f"{study.study_name}: {why}; stopping at {count(study)} new points", file=sys.stderr)
+
+
+def _own_new_points(objective: Callable) -> tuple[Callable, Callable[[optuna.Study], int]]:
+    """``objective`` wrapped to note the trials this process runs, and a count of those that
+    finished with a point new to the study (a worker's share of a study's distinct points)."""
+    mine: set[int] = set()
+
+    def tracked(trial: optuna.Trial):
+        mine.add(trial.number)
+        return objective(trial)
+
+    def count(study: optuna.Study) -> int:
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        trials = study.get_trials(deepcopy=False, states=states)
+        return sum(t.number in mine and REPEAT_ATTR not in t.user_attrs for t in trials)
+
+    return tracked, count
 
 
 def designs_frame(study: optuna.Study, only_complete: bool = True):
@@ -540,16 +565,22 @@ def run_study(
     if spec.sampler == "grid":  # every point enqueued once: no re-proposals
         _optimize(study, objective, max(0, spec.trials - _distinct_done(study)), progress)
         return study
-    space = spec.design_space()
-    size = math.prod(int(n) for n in space.nvec) + (len(space.values_of("width")) if spec.include_fp32 else 0)
-    _optimize_distinct(study, objective, spec.trials, size, progress)
+    _optimize_distinct(study, objective, spec.trials, _space_size(spec), progress)
     return study
+
+
+def _space_size(spec: StudySpec) -> int:
+    """Design points a study of ``spec`` can evaluate (the FP32 baseline: one per width)."""
+    space = spec.design_space()
+    return math.prod(int(n) for n in space.nvec) + (len(space.values_of("width")) if spec.include_fp32 else 0)
 
 
 def run_worker(
     storage_url: str, study_name: str, trials: int, device: str | None = None, progress: bool = False, cache="default"
 ) -> optuna.Study:
-    """Join an existing study from another process or machine and run ``trials`` trials."""
+    """Join an existing study from another process or machine and evaluate ``trials`` design
+    points new to the study (a re-proposed point is answered from the study and does not
+    count; on a grid, ``trials`` trials), stopping early as :func:`run_study` does."""
     if device is None:
         device = _pinned_device()
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
@@ -565,7 +596,12 @@ def run_worker(
         spec.sampler, _resume_seed(spec.seed + os.getpid(), len(probe.trials)), space=spec.design_space()
     )
     study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler, pruner=make_pruner(spec.pruner))
-    _optimize(study, make_objective(spec, device, cache), trials, progress)
+    objective = make_objective(spec, device, cache)
+    if spec.sampler == "grid":  # every point enqueued once: no re-proposals
+        _optimize(study, objective, trials, progress)
+        return study
+    tracked, count = _own_new_points(objective)
+    _optimize_distinct(study, tracked, trials, _space_size(spec) - _distinct_done(study), progress, count)
     return study
 
 
