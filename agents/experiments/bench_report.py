@@ -145,7 +145,8 @@ within this of the top rung's own seed-to-seed Spearman."""
 
 
 def _signal(runs: pd.DataFrame, rung: str, column: str, seed: int) -> pd.DataFrame:
-    """Per ladder point: the signal's value (``value``) and its cost in seconds (``cost``)."""
+    """Per ladder point at ``seed``: the signal's value (``value``), the run's wall seconds
+    (``wall``) and training seconds (``train``)."""
     d = runs[(runs["budget"] == RUNG_BUDGETS[rung]) & (runs["seed"] == seed)].set_index("label")
     sign, name = (-1.0, column[1:]) if column.startswith("-") else (1.0, column)
     return pd.DataFrame({"value": sign * d[name], "wall": d["cost_s"], "train": d["train_seconds"]})
