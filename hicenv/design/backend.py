@@ -22,3 +22,7 @@ class Backend:
         """The space searches run over with this backend, and the noise levels it holds
         (None: any). ``exact``: ``space`` as given, else what the backend covers of it."""
         return space, None
+
+    def prepare(self, space: DesignSpace, noise_levels: tuple[float, ...]) -> None:
+        """Get ready to answer every point of ``space`` at each of ``noise_levels`` (an env's
+        episode contexts), e.g. by computing the answers now. The default does nothing."""

@@ -119,6 +119,7 @@ class _DesignBase(gym.Env):
             if not levels or any(not math.isfinite(v) or v < 0 for v in levels):
                 raise InputError(f"noise must be a value >= 0 or a list of them, got {noise!r}")
             self.noise_levels = tuple(sorted(set(levels)))
+            self._backend.prepare(self.space, self.noise_levels)  # the surrogate: every step a lookup
         self._context_obs = self._fixed_context()
         self._noise = None
         self._done = True
