@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from hicenv.errors import InputError
+from hicenv_agents import sigint
 
 __all__ = ["main"]
 
@@ -626,12 +627,18 @@ _COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The ``hicenv`` command; Ctrl-C at any moment (imports included) exits 130 without a traceback."""
+    """The ``hicenv`` command; Ctrl-C at any moment (imports included) exits 130 without a
+    traceback, even where some library swallowed the interrupt (:mod:`hicenv_agents.sigint`)."""
+    sigint.forget()
+    sigint.install()
     try:
-        return _main(argv)
+        code = _main(argv)
     except KeyboardInterrupt:
+        code = 130
+    if code == 130 or sigint.seen():
         print("hicenv: interrupted", file=sys.stderr)
         return 130
+    return code
 
 
 def _main(argv: list[str] | None) -> int:

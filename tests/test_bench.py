@@ -74,10 +74,12 @@ def test_a_task_list_runs_where_it_is_taken(tmp_path):
     tiny = [bench._task(p, TINY, 0, "proxy", fp) for p in bench.sobol_points(2)]
     path = bench.write_tasks(tmp_path / "tasks.json", tiny)
     assert bench.read_tasks(path) == tiny
-    assert bench.run(str(tmp_path / "out"), threads=1, tasks_file=str(path)) == 0
+    assert bench.main(["run", "--out", str(tmp_path / "out"), "--threads", "1", "--tasks-file", str(path)]) == 0
     stored = load_results(tmp_path / "out")
     assert {task_key(r) for r in stored} == {task_key(t) for t in tiny}
     assert {r["sim_fingerprint"] for r in stored} == {sim_fingerprint()}
+    assert bench.main(["tasks", "--points", "4", "--out", str(tmp_path / "plan.json")]) == 0
+    assert [task_key(t) for t in bench.read_tasks(tmp_path / "plan.json")] == [task_key(t) for t in bench.tasks(4)]
     (tmp_path / "bad.json").write_text('{"label": 1}')
     with pytest.raises(InputError, match="bad.json is not a task list"):
         bench.read_tasks(tmp_path / "bad.json")

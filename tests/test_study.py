@@ -334,8 +334,8 @@ def test_ctrl_c_exits_130_and_leaves_no_trial_running(tmp_path, after_s):
     import signal
     import time
 
-    f = tmp_path / "s.toml"
-    f.write_text(TABLE_STUDY.format(trials=5000, sampler="random"))
+    f = tmp_path / "s.toml"  # the surrogate: 5,376 points, so the study is still running at 6 s
+    f.write_text('name = "big"\ntrials = 5000\nsampler = "random"\nseed = 0\nnoise = 1.0\n')
     journal = tmp_path / "study.log"
     p = subprocess.Popen(
         [sys.executable, "-m", "hicenv_agents.cli", "study", str(f), "--storage", str(journal)],
@@ -349,8 +349,39 @@ def test_ctrl_c_exits_130_and_leaves_no_trial_running(tmp_path, after_s):
     assert p.returncode == 130, err
     assert "Traceback" not in err and err.strip().endswith("interrupted"), err
     if journal.exists() and journal.stat().st_size:
-        running = [t for t in _journal_study(journal).trials if t.state == optuna.trial.TrialState.RUNNING]
+        running = [t for t in _journal_study(journal, "big").trials if t.state == optuna.trial.TrialState.RUNNING]
         assert running == []
+
+
+def test_a_ctrl_c_some_code_swallowed_still_exits_130(monkeypatch, capsys):
+    # Under load a study once ran to its end and exited 0 after Ctrl-C: the interrupt had
+    # landed in code that swallowed it. The CLI remembers Ctrl-C and exits 130 anyway.
+    import os
+    import signal
+    import time
+
+    from hicenv_agents import cli, sigint
+
+    def swallowing(argv):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler runs (and raises) before this returns
+        except KeyboardInterrupt:
+            pass  # what a bare except in some import does
+        return 0
+
+    monkeypatch.setattr(cli, "_main", swallowing)
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        assert cli.main([]) == 130
+        assert capsys.readouterr().err.strip() == "hicenv: interrupted"
+        with pytest.raises(KeyboardInterrupt):
+            sigint.check()  # the next checkpoint (a study's start) raises again
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        sigint.forget()
+    monkeypatch.setattr(cli, "_main", lambda argv: 0)
+    assert cli.main([]) == 0  # a new command forgets the old Ctrl-C
 
 
 def test_without_a_terminal_each_trial_is_a_log_line_and_the_end_a_summary(tmp_path):

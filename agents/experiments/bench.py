@@ -277,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"run: the ladder's {GPU_RUNG.name} rung too, first (a GPU's job: hours a run on 2 CPU cores)",
     )
     ap.add_argument("--stored", action="append", default=[], help="run: a folder of results not to redo (repeatable)")
+    ap.add_argument("--tasks-file", default=None, help="run: the runs of this task list (from 'tasks'), not the plan")
     a = ap.parse_args(argv)
     if a.action == "compile":
         out = a.out or "hicenv/_data/bench.csv"

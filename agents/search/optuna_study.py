@@ -35,6 +35,7 @@ from hicenv.design.pareto import OBJECTIVES, design_row, distinct, front
 from hicenv.design.reward import objectives, reward
 from hicenv.errors import InputError
 from hicenv.sim.fingerprint import sim_fingerprint
+from hicenv_agents import sigint
 from hicenv_agents.search.journal import repair_journal
 from hicenv_agents.search.samplers import make_pruner, make_sampler
 from hicenv_agents.search.studyfile import StudySpec
@@ -406,6 +407,7 @@ class _Interrupts:
         self.pending = False
 
     def _handler(self, signum, frame) -> None:
+        sigint.mark()
         if self.in_evaluation:
             raise KeyboardInterrupt
         self.pending = True
@@ -415,6 +417,7 @@ class _Interrupts:
         import signal
         import threading
 
+        sigint.check()  # a Ctrl-C some code swallowed before the study began still stops it
         self.pending = False
         if threading.current_thread() is not threading.main_thread():
             yield
