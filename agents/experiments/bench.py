@@ -240,8 +240,9 @@ def compile_bench(
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="hicenv bench",
-        description="HIC-Bench: generate it (run; resumable: rerun to continue) or compile the stored "
-        "results into the shipped table and the surrogate's fit (compile); 'hicenv bench report' writes its report.",
+        description="HIC-Bench: generate it (run; resumable: rerun to continue), write its task list for "
+        "another machine (tasks; benchmarks/gpu_bench.sh runs it), or compile the stored results into the "
+        "shipped table and the surrogate's fit (compile); 'hicenv bench report' writes its report.",
     )
     ap.add_argument("action", choices=["run", "compile", "tasks"])
     ap.add_argument(
@@ -261,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         default="hicenv/_data/bench_surrogate.json",
         help="compile: where the surrogate's fitted hyperparameters go",
     )
-    ap.add_argument("--points", type=int, default=N_POINTS, help="run: Sobol points")
+    ap.add_argument("--points", type=int, default=N_POINTS, help="run, tasks: Sobol points")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--threads", type=int, default=None, help="run: torch threads per worker")
     ap.add_argument("--device", default=None)
