@@ -152,27 +152,42 @@ def _signal(runs: pd.DataFrame, rung: str, column: str, seed: int) -> pd.DataFra
     return pd.DataFrame({"value": sign * d[name], "wall": d["cost_s"], "train": d["train_seconds"]})
 
 
+def _cross_seed(s0: pd.Series, s1: pd.Series, ref0: pd.Series, ref1: pd.Series) -> tuple[float, float, int]:
+    """Spearman, Kendall and points of a signal against the top rung at the other seed (seed 0
+    against seed 1, seed 1 against seed 0; the mean of the pairs that hold 5 points)."""
+    pairs = [_spearman(a, b) for a, b in ((s0, ref1), (s1, ref0))]
+    pairs = [p for p in pairs if np.isfinite(p[0])]
+    if not pairs:
+        return np.nan, np.nan, 0
+    return float(np.mean([p[0] for p in pairs])), float(np.mean([p[1] for p in pairs])), min(p[2] for p in pairs)
+
+
 def ladder(df: pd.DataFrame) -> pd.DataFrame:
     """Each rung and learning-curve signal of :data:`LADDER_SIGNALS` against the highest rung
-    measured (``top``, at seed 0) on the ladder's points, the first :data:`SEED_POINTS`
-    Sobol points: Spearman and Kendall of a seed-0 run (the top rung's own row: of its
-    seed-1 run), the signal's seed-to-seed Spearman (seeds 0 and 1), the seed ceiling
-    ``sqrt(own * top's own)`` (the attenuation bound, a Pearson result applied to ranks: an
-    approximation) and the median cost. Empty until 5 points hold the proxy or a higher rung."""
+    measured (``top``) on the ladder's points, the first :data:`SEED_POINTS` Sobol points.
+
+    A run and the top rung's are always of different seeds (seed 0 against seed 1 and seed 1
+    against seed 0, averaged): one seed's runs share their initial weights across rungs, and
+    a learning-curve signal and its own run's accuracy share the whole run, so same-seed
+    pairs would flatter every rung (the top rung's own row is its seed 1 against its seed 0).
+    Columns: Spearman, Kendall, the signal's seed-to-seed Spearman (seeds 0 and 1), the seed
+    ceiling ``sqrt(own * top's own)`` (the attenuation bound, a Pearson result applied to
+    ranks: an approximation) and the median cost. Empty until 5 points hold the proxy or a
+    higher rung."""
     runs = df[df["label"].isin({f"sobol {i}" for i in range(SEED_POINTS)})]
     count = {r: len(_signal(runs, r, OBJECTIVE, 0)) for r in RUNG_BUDGETS}
     top = next((r for r in ("full-2ep", "ladder-30k", "proxy") if count[r] >= 5), None)
     if top is None:
         return pd.DataFrame()
-    ref = _signal(runs, top, OBJECTIVE, 0)["value"]
-    own_top = _spearman(_signal(runs, top, OBJECTIVE, 1)["value"], ref)[0]
+    ref0, ref1 = (_signal(runs, top, OBJECTIVE, s)["value"] for s in (0, 1))
+    own_top = _spearman(ref1, ref0)[0]
     rows = []
     for rung, name, column, share in LADDER_SIGNALS:
         s0, s1 = _signal(runs, rung, column, 0), _signal(runs, rung, column, 1)
         if s0.empty:
             continue
         is_top = (rung, column) == (top, OBJECTIVE)
-        rho, tau, n = _spearman(s1["value"] if is_top else s0["value"], ref)
+        rho, tau, n = _spearman(ref1, ref0) if is_top else _cross_seed(s0["value"], s1["value"], ref0, ref1)
         own = _spearman(s0["value"], s1["value"])[0]
         cost = s0["wall"] if share is None else share * s0["train"]
         rows.append(
@@ -303,8 +318,11 @@ def _ladder_section(lad: pd.DataFrame) -> list[str]:
         return ["Not yet measured: fewer than 5 ladder points hold the proxy or a higher rung.\n"]
     top, own_top = lad.attrs["top"], lad.attrs["own_top"]
     L = [
-        f"On the first {SEED_POINTS} Sobol points, each signal of a seed-0 run against the highest rung "
-        f"measured (`{top}`) at seed 0; its own row is its seed-1 run. `seed-to-seed`: the signal's Spearman "
+        f"On the first {SEED_POINTS} Sobol points, each signal against the highest rung measured (`{top}`) "
+        "at the other seed (seed 0 against seed 1 and seed 1 against seed 0, averaged: one seed's runs share "
+        "their initial weights across rungs, and a learning-curve signal shares its run with that run's "
+        f"accuracy, so same-seed pairs would flatter them); `{top}`'s own row is its seed 1 against its "
+        "seed 0. `seed-to-seed`: the signal's Spearman "
         "between seeds 0 and 1; `seed ceiling`: sqrt(seed-to-seed x the top rung's), the most a signal "
         "this noisy can reach against a top rung this noisy (an approximation: the attenuation bound is "
         "Pearson's). Cost: median seconds per run on the machine above; a learning-curve signal costs "
