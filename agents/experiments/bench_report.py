@@ -392,6 +392,11 @@ def write_report(
             *_table(fid.drop(columns="points")),
             "",
         ]
+        if "spearman" in noise:
+            L.append(
+                "The held-out values are mostly single runs, so seed noise bounds this figure too: one seed "
+                f"ranks the {noise['points']} multi-seed points against another at Spearman {noise['spearman']:.3f}.\n"
+            )
     except InputError as e:
         L.append(f"Not yet measured: {e} ({len(hic)} HIC runs stored).\n")
     L.append("## Fidelity ladder\n")
