@@ -329,6 +329,14 @@ def test_two_studies_creating_one_sqlite_file_at_once_both_run(tmp_path):
         assert len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]) >= 2
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    """SIGINT's default action, whatever the test runner inherited (a shell's background
+    job, e.g. ``nohup pytest &``, ignores SIGINT, and so would every child)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("after_s", [2.5, 4.0, 6.0])
 def test_ctrl_c_exits_130_and_leaves_no_trial_running(tmp_path, after_s):
     import signal
@@ -342,6 +350,7 @@ def test_ctrl_c_exits_130_and_leaves_no_trial_running(tmp_path, after_s):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_as_at_a_terminal,
     )
     time.sleep(after_s)  # in imports, in study creation, or among fast table trials
     p.send_signal(signal.SIGINT)
@@ -372,6 +381,7 @@ def test_a_ctrl_c_some_code_swallowed_still_exits_130(monkeypatch, capsys):
 
     monkeypatch.setattr(cli, "_main", swallowing)
     previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as at a terminal (see above)
     try:
         assert cli.main([]) == 130
         assert capsys.readouterr().err.strip() == "hicenv: interrupted"
@@ -381,7 +391,10 @@ def test_a_ctrl_c_some_code_swallowed_still_exits_130(monkeypatch, capsys):
         signal.signal(signal.SIGINT, previous)
         sigint.forget()
     monkeypatch.setattr(cli, "_main", lambda argv: 0)
-    assert cli.main([]) == 0  # a new command forgets the old Ctrl-C
+    try:
+        assert cli.main([]) == 0  # a new command forgets the old Ctrl-C
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_without_a_terminal_each_trial_is_a_log_line_and_the_end_a_summary(tmp_path):
