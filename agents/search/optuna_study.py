@@ -308,10 +308,12 @@ def _earlier_trial(trial: optuna.Trial) -> optuna.trial.FrozenTrial | None:
     return None
 
 
-def _distinct_done(study: optuna.Study) -> int:
-    """Finished trials that evaluated a new point (re-proposals do not count)."""
+def _distinct_done(study: optuna.Study, only: set[int] | None = None) -> int:
+    """Finished trials that evaluated a new point (re-proposals do not count); ``only``:
+    of these trial numbers."""
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    return sum(REPEAT_ATTR not in t.user_attrs for t in study.get_trials(deepcopy=False, states=states))
+    trials = study.get_trials(deepcopy=False, states=states)
+    return sum((only is None or t.number in only) and REPEAT_ATTR not in t.user_attrs for t in trials)
 
 
 def _optimize_distinct(
@@ -327,17 +329,17 @@ def _optimize_distinct(
     the points of the space; stop early when ``max(10, target)`` trials in a row add no
     new point (the sampler keeps re-proposing evaluated points, or trials fail)."""
     goal, barren = min(target, size), 0
-    while (left := goal - count(study)) > 0 and barren < max(10, target):
-        before, done = len(study.trials), count(study)
+    while (left := goal - (done := count(study))) > 0 and barren < max(10, target):
+        before = len(study.trials)
         _optimize(study, objective, left, progress)
         barren = 0 if count(study) > done else barren + len(study.trials) - before
-    if count(study) < goal:
+    if (done := count(study)) < goal:
         why = f"{barren} trials in a row found no new point (re-proposals or failures)"
     elif goal < target:
         why = "no point of the space is left to evaluate"
     else:
         return
-    print(f"{study.study_name}: {why}; stopping at {count(study)} new points", file=sys.stderr)
+    print(f"{study.study_name}: {why}; stopping at {done} new points", file=sys.stderr)
 
 
 def _own_new_points(objective: Callable) -> tuple[Callable, Callable[[optuna.Study], int]]:
@@ -349,12 +351,7 @@ def _own_new_points(objective: Callable) -> tuple[Callable, Callable[[optuna.Stu
         mine.add(trial.number)
         return objective(trial)
 
-    def count(study: optuna.Study) -> int:
-        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-        trials = study.get_trials(deepcopy=False, states=states)
-        return sum(t.number in mine and REPEAT_ATTR not in t.user_attrs for t in trials)
-
-    return tracked, count
+    return tracked, partial(_distinct_done, only=mine)
 
 
 def designs_frame(study: optuna.Study, only_complete: bool = True):
