@@ -561,12 +561,19 @@ def run_study(
         load_dataset(spec.dataset)
     storage = resolve_storage(storage_url)
     study = create_or_load(spec, storage, study_name)
-    objective = make_objective(spec, device, cache)
-    if spec.sampler == "grid":  # every point enqueued once: no re-proposals
-        _optimize(study, objective, max(0, spec.trials - _distinct_done(study)), progress)
-        return study
-    _optimize_distinct(study, objective, spec.trials, _space_size(spec), progress)
+    _evaluate(study, spec, make_objective(spec, device, cache), spec.trials, _space_size(spec), progress)
     return study
+
+
+def _evaluate(
+    study, spec: StudySpec, objective: Callable, target: int, size: int, progress: bool, count=_distinct_done
+):
+    """Run trials until ``count`` reaches ``target``: a grid's points are enqueued once (no
+    re-proposals, so trials are counted); other samplers run :func:`_optimize_distinct`."""
+    if spec.sampler == "grid":
+        _optimize(study, objective, max(0, target - count(study)), progress)
+    else:
+        _optimize_distinct(study, objective, target, size, progress, count)
 
 
 def _space_size(spec: StudySpec) -> int:
@@ -596,12 +603,8 @@ def run_worker(
         spec.sampler, _resume_seed(spec.seed + os.getpid(), len(probe.trials)), space=spec.design_space()
     )
     study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler, pruner=make_pruner(spec.pruner))
-    objective = make_objective(spec, device, cache)
-    if spec.sampler == "grid":  # every point enqueued once: no re-proposals
-        _optimize(study, objective, trials, progress)
-        return study
-    tracked, count = _own_new_points(objective)
-    _optimize_distinct(study, tracked, trials, _space_size(spec) - _distinct_done(study), progress, count)
+    tracked, count = _own_new_points(make_objective(spec, device, cache))
+    _evaluate(study, spec, tracked, trials, _space_size(spec) - _distinct_done(study), progress, count)
     return study
 
 
