@@ -473,6 +473,7 @@ def _add_compare(sub) -> None:
         default=None,
         help="folder that keeps each agent-seed run as it ends; a rerun continues from it",
     )
+    p.add_argument("--workers", type=int, default=1, help="processes running agent-seed runs side by side")
     _add_env_args(p)
     p.set_defaults(func=_compare)
 
@@ -503,6 +504,7 @@ def _compare(args) -> int:
         args.plot,
         store=args.store,
         say=lambda line: print(line, file=sys.stderr, flush=True),
+        workers=args.workers,
     )
     last = df[df["evaluations"] == df["evaluations"].max()].groupby("agent", sort=False)["hypervolume"]
     for agent, hv in last:

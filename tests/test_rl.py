@@ -6,6 +6,7 @@ import sys
 import pandas as pd
 import pytest
 
+from hicenv.errors import InputError
 from hicenv_agents.search.compare import compare
 from hicenv_agents.search.rl import run_random, run_rl
 
@@ -120,6 +121,17 @@ def test_compare_keeps_each_run_and_a_rerun_continues_from_them(tmp_path, monkey
     pd.testing.assert_frame_equal(again[again["seed"] < 2].reset_index(drop=True), first)
     compare(agents=("random",), evaluations=11, seeds=(0,), out=tmp_path / "c.csv", plot=None, store=store)
     assert [a[1] for a in ran] == [2, 0]  # another number of evaluations is another run
+
+
+def test_compare_in_worker_processes_gives_the_curves_of_one_process(tmp_path):
+    kw = dict(agents=("random", "tpe"), evaluations=10, seeds=(0, 1), plot=None)
+    one = compare(**kw, out=tmp_path / "a.csv")
+    store = tmp_path / "runs"
+    two = compare(**kw, out=tmp_path / "b.csv", workers=2, store=store)
+    pd.testing.assert_frame_equal(two, one)  # in the agents' and seeds' order, whichever ended first
+    assert len((store / "runs.jsonl").read_text().splitlines()) == 4  # each run stored as it ended
+    with pytest.raises(InputError, match="workers must be an integer >= 1"):
+        compare(**kw, out=None, workers=0)
 
 
 def test_each_run_logs_to_one_tensorboard_folder_of_its_own(tmp_path):

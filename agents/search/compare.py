@@ -119,14 +119,19 @@ def compare(
     plot: str | os.PathLike | None = "compare.png",
     store: str | os.PathLike | None = None,
     say: Callable[[str], object] | None = None,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """Run each agent for ``evaluations`` designs per seed; write the hypervolume curves.
 
     ``store``: a folder where each (agent, seed) run is kept as one JSON line as soon as
     it ends, under a key of what determines it (:func:`run_key`); a rerun takes stored
-    runs from there and runs only the others. ``say`` gets one line per run."""
+    runs from there and runs only the others. ``say`` gets one line per run. ``workers``:
+    processes that run (agent, seed) pairs side by side (each with an equal share of the
+    CPU's threads); every run is seeded, so its curve does not depend on which one ran it."""
     if isinstance(evaluations, bool) or not isinstance(evaluations, int) or evaluations < 1:
         raise InputError(f"evaluations must be an integer >= 1, got {evaluations!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError(f"workers must be an integer >= 1, got {workers!r}")
     if not seeds:
         raise InputError("seeds must name at least one seed")
     env_kwargs = {"backend": "surrogate", **dict(env_kwargs or {}), "noise": 1.0}
@@ -142,25 +147,21 @@ def compare(
     reference = hv_reference(max(space.values_of("width")))
     best = best_hypervolume(env, bound, reference, answers)
     stored = _stored_runs(store)
-    curves = []
-    for agent in agents:
-        for seed in seeds:
-            key = run_key(agent, seed, evaluations, env_kwargs, answers)
-            t0 = time.perf_counter()
-            if key in stored:
-                hv, how = np.asarray(stored[key]["hypervolume"]), "stored"
-            else:
-                designs = AGENTS[agent](evaluations, seed, env_kwargs)
-                hv, how = hypervolume_curve(designs.iloc[:evaluations], bound, reference), "ran"
-                _store_run(store, key, agent, seed, evaluations, hv)
-            if say:
-                seconds = time.perf_counter() - t0
-                say(f"{agent} seed {seed}: hypervolume {hv[-1]:.4f} after {len(hv)} ({how}, {seconds:.1f} s)")
-            curves.append(
-                pd.DataFrame(
-                    {"agent": agent, "seed": seed, "evaluations": np.arange(1, len(hv) + 1), "hypervolume": hv}
-                )
-            )
+    keys = {(a, s): run_key(a, s, evaluations, env_kwargs, answers) for a in agents for s in seeds}
+    hvs = {pair: np.asarray(stored[key]["hypervolume"]) for pair, key in keys.items() if key in stored}
+    for (agent, seed), hv in hvs.items():
+        if say:
+            say(f"{agent} seed {seed}: hypervolume {hv[-1]:.4f} after {len(hv)} (stored)")
+    todo = [pair for pair in keys if pair not in hvs]
+    for (agent, seed), hv, seconds in _runs(todo, evaluations, env_kwargs, bound, reference, workers):
+        _store_run(store, keys[agent, seed], agent, seed, evaluations, hv)
+        hvs[agent, seed] = hv
+        if say:
+            say(f"{agent} seed {seed}: hypervolume {hv[-1]:.4f} after {len(hv)} (ran, {seconds:.1f} s)")
+    curves = [
+        pd.DataFrame({"agent": a, "seed": s, "evaluations": np.arange(1, len(hvs[a, s]) + 1), "hypervolume": hvs[a, s]})
+        for a, s in keys
+    ]
     df = pd.concat(curves, ignore_index=True)
     df["answers"] = answers  # what the backend answered from (the surrogate: its bench's digest)
     if best is not None:
@@ -169,6 +170,40 @@ def compare(
     if plot:
         plot_curves(df, plot)
     return df
+
+
+def _run(agent: str, seed: int, evaluations: int, env_kwargs: dict, bound: float, reference) -> tuple:
+    """One agent's run: ((agent, seed), hypervolume curve, seconds)."""
+    t0 = time.perf_counter()
+    designs = AGENTS[agent](evaluations, seed, env_kwargs)
+    hv = hypervolume_curve(designs.iloc[:evaluations], bound, reference)
+    return (agent, seed), hv, time.perf_counter() - t0
+
+
+def _runs(pairs: list, evaluations: int, env_kwargs: dict, bound: float, reference, workers: int):
+    """Each (agent, seed) pair's :func:`_run`, in this process or in ``workers`` fresh ones
+    (as each ends: the caller stores it at once)."""
+    if workers == 1 or len(pairs) <= 1:
+        for agent, seed in pairs:
+            yield _run(agent, seed, evaluations, env_kwargs, bound, reference)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    context = multiprocessing.get_context("spawn")  # no copy of this process's threads and open files
+    with ProcessPoolExecutor(
+        min(workers, len(pairs)), mp_context=context, initializer=_threads, initargs=(threads,)
+    ) as pool:
+        jobs = [pool.submit(_run, a, s, evaluations, env_kwargs, bound, reference) for a, s in pairs]
+        for job in as_completed(jobs):
+            yield job.result()
+
+
+def _threads(n: int) -> None:
+    import torch
+
+    torch.set_num_threads(n)
 
 
 _BEST: dict[tuple, float | None] = {}
