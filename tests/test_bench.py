@@ -195,6 +195,38 @@ def test_the_ladder_without_a_higher_rung_is_against_the_proxy():
     assert lad.loc["proxy: accuracy_drift_gdc_1y (seed 1)", "spearman"] == pytest.approx(1 - 6 * 2 / 210)
 
 
+def test_the_surrogate_against_a_truth_of_two_seeds_by_hand():
+    # 30 points along width, every target width / 10: the 6 points run at three seeds are held
+    # out; their seeds 1 and 2 are exact and their seed 0 swaps two neighbours.
+    from hicenv.rows import drift_columns
+    from hicenv.sim.fingerprint import sim_fingerprint
+    from hicenv_agents.experiments.bench_report import surrogate_on_seed_points
+
+    widths, multi, rows = np.linspace(0.5, 2.0, 30), (5, 9, 13, 17, 21, 25), []
+    for i, w in enumerate(widths):
+        for seed in (0, 1, 2) if i in multi else (0,):
+            value = widths[9] if (i, seed) == (5, 0) else widths[5] if (i, seed) == (9, 0) else w
+            targets = dict.fromkeys(("accuracy", *drift_columns()), value / 10)
+            knobs = dict(msb_bits=4, lsb_bits=4, acc_bits=8, width=w, lsb_encoding="unsigned", noise=1.0)
+            rows.append(
+                dict(
+                    label=f"sobol {i}",
+                    set="sobol",
+                    fp32=False,
+                    budget="proxy",
+                    seed=seed,
+                    **knobs,
+                    **targets,
+                    max_write_cycles=100.0,
+                    sim_fingerprint=sim_fingerprint(),
+                )
+            )
+    d = surrogate_on_seed_points(pd.DataFrame(rows))
+    assert d["points"] == 6 and d["fitted"] == 24
+    assert d["surrogate"] == pytest.approx(1.0)  # a straight line, learned from the other 24
+    assert d["one run"] == pytest.approx(1 - 6 * 2 / (6 * 35))  # one adjacent swap of six
+
+
 def test_a_bench_run_stopped_by_sigterm_exits_with_tasks_still_queued(tmp_path):
     # Hundreds of queued tasks fill the queue's pipe; the runner used to hang at exit, its
     # feeder thread blocked on a pipe nobody read any more (found stopping the bench with pkill).
