@@ -157,12 +157,12 @@ def _ladder_frame() -> pd.DataFrame:
 
 
 def test_the_ladder_by_hand():
-    from hicenv_agents.experiments.bench_report import ladder, recommend
+    from hicenv_agents.experiments.bench_report import _ladder_section, ladder, recommend
 
     lad = ladder(_ladder_frame())
     assert lad.attrs["top"] == "ladder-30k"
     swap = 1 - 6 * 2 / (6 * 35)  # one adjacent swap of six: d^2 sums to 2
-    assert lad.attrs["own_top"] == pytest.approx(swap)
+    assert lad.attrs["own_top"] == pytest.approx(swap) and lad.attrs["top_points"] == 6
     top = lad.loc["ladder-30k: accuracy_drift_gdc_1y (seed 1)"]
     assert top["spearman"] == pytest.approx(swap) and top["seed ceiling"] == pytest.approx(swap)
     # Every pair is of two seeds: the proxy (seed 0 = up, seed 1 swaps the first two) against
@@ -184,6 +184,8 @@ def test_the_ladder_by_hand():
     # qualifying (Spearman >= 0.943 - 0.05): the proxy's objective (80 s) and its accuracy at half (30 s)
     assert recommend(lad) == "proxy: training accuracy at half the run"
     assert recommend(lad, margin=-0.1) is None  # nothing beats a rerun of the top rung by 0.1
+    # The report recommends only once the top rung holds both seeds on every ladder point
+    assert "holds both seeds on 6 of the 24 points" in "\n".join(_ladder_section(lad))
 
 
 def test_the_ladder_without_a_higher_rung_is_against_the_proxy():

@@ -229,7 +229,7 @@ def ladder(df: pd.DataFrame) -> pd.DataFrame:
             }
         )
     out = pd.DataFrame(rows).set_index("signal")
-    out.attrs.update(top=top, own_top=own_top)
+    out.attrs.update(top=top, own_top=own_top, top_points=len(pd.concat([ref0, ref1], axis=1).dropna()))
     return out
 
 
@@ -372,6 +372,11 @@ def _ladder_section(lad: pd.DataFrame) -> list[str]:
     ]
     if not np.isfinite(own_top):
         return L + [f"No recommendation yet: `{top}` has fewer than 5 points at seed 1.\n"]
+    if lad.attrs["top_points"] < SEED_POINTS:
+        return L + [
+            f"No recommendation yet: `{top}` holds both seeds on {lad.attrs['top_points']} of the {SEED_POINTS} "
+            "points, so the figures above are provisional.\n"
+        ]
     pick = recommend(lad)
     rule = (
         f"the cheapest signal whose Spearman against `{top}` is at least `{top}`'s own seed-to-seed "
