@@ -282,12 +282,12 @@ def _say_done(study) -> None:
     """A summary line on stderr (data goes to stdout or files): what the study now holds."""
     import optuna
 
-    from hicenv_agents.search.optuna_study import point_of
+    from hicenv_agents.search.optuna_study import front_size, point_of
 
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     points = {point_of(t) for t in done}  # re-proposed points are one design
     best = (
-        f"{len({point_of(t) for t in study.best_trials})} on the Pareto front"
+        f"{front_size(study)} on the Pareto front"
         if len(study.directions) > 1
         else (f"best {study.best_value:.4g}" if done else "no best yet")
     )

@@ -419,6 +419,8 @@ def test_fronts_and_counts_are_of_distinct_designs_when_a_sampler_re_proposes(tm
     assert p.returncode == 0, p.stderr
     # Both points get evaluated (re-proposals cost no trial), each once, then the study stops.
     assert re.search(r"of 2 distinct designs \((\d+) trials\)", p.stdout), p.stdout
+    fronts = [int(n) for n in re.findall(r"; front (\d+);", p.stderr)]  # each trial's log line
+    assert len(fronts) > 2 and max(fronts) <= 2  # a front of two points, however often re-proposed
     study = _journal_study(journal, "two")
     evaluated = [t for t in study.trials if "repeat_of" not in t.user_attrs]
     assert sorted(t.params["msb_bits"] for t in evaluated) == [2, 4]

@@ -299,6 +299,11 @@ def point_of(trial) -> tuple:
     return (*sorted(trial.params.items()), bool(trial.user_attrs.get("fp32")))
 
 
+def front_size(study: optuna.Study) -> int:
+    """Designs on the study's Pareto front (a re-proposed point's trials are one design)."""
+    return len({point_of(t) for t in study.best_trials})
+
+
 def _earlier_trial(trial: optuna.Trial) -> optuna.trial.FrozenTrial | None:
     """The first finished trial of the study with the same point (None: a new point)."""
     point = point_of(trial)
@@ -491,7 +496,7 @@ class _LogLines:
         eta = elapsed / self.done * max(self.trials - self.done, 0)
         values = "" if trial.values is None else " -> " + ", ".join(f"{v:.4g}" for v in trial.values)
         best = (
-            f"front {len(study.best_trials)}"
+            f"front {front_size(study)}"
             if len(study.directions) > 1
             else f"best {study.best_value:.4g}"
             if any(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials(deepcopy=False))
@@ -517,7 +522,7 @@ def _optimize(study: optuna.Study, objective: Callable, trials: int, progress: b
         def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             bar.update(1)
             if len(study.directions) > 1:
-                bar.set_postfix(front=len(study.best_trials))
+                bar.set_postfix(front=front_size(study))
             elif trial.state == optuna.trial.TrialState.COMPLETE:
                 bar.set_postfix(best=f"{study.best_value:.4f}")
 
