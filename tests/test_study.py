@@ -430,10 +430,15 @@ def test_fronts_and_counts_are_of_distinct_designs_when_a_sampler_re_proposes(tm
     assert len(fr) == len(fr.drop_duplicates(["msb_bits"])) <= 2 and fr["evaluations"].sum() == len(study.trials)
 
 
-def test_a_worker_counts_new_points_not_trials(tmp_path, capsys):
+def test_a_worker_counts_new_points_not_trials(tmp_path, capsys, monkeypatch):
     # A four-point space, one point evaluated by the study: a worker asked for 5 new points
     # evaluates the three left, once each (re-proposals answered, not run), then stops and says so.
+    from hicenv_agents.search import optuna_study
     from hicenv_agents.search.optuna_study import run_worker
+
+    # A worker seeds its sampler with its process id; TPE's random start finds the three points
+    # left without a re-proposal in 3 of 32 seeds, so the test fixes one that re-proposes.
+    monkeypatch.setattr(optuna_study.os, "getpid", lambda: 1)
 
     f = tmp_path / "s.toml"
     f.write_text(
