@@ -9,7 +9,7 @@ ValueError`` in user code still catches it.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "check_seed"]
+__all__ = ["InputError", "check_count", "check_seed"]
 
 
 class InputError(ValueError):
@@ -24,3 +24,10 @@ def check_seed(seed, name: str = "seed", allow_none: bool = False) -> None:
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         extra = " or None" if allow_none else ""
         raise InputError(f"{name} must be an integer in [0, 2**32){extra}, got {seed!r}")
+
+
+def check_count(value, name: str) -> None:
+    """Refuse a count (evaluations, trials, workers, episodes) that is not an integer >= 1,
+    naming it; ``True`` is not a count."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{name} must be an integer >= 1, got {value!r}")

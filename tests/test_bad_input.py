@@ -302,3 +302,12 @@ def test_an_option_for_another_backend_is_refused_not_ignored(args, match, tmp_p
         code = main(["rl", "--algo", "random", "--timesteps", "2", "--out", str(tmp_path / "o.csv"), *args])
     assert code == 2 and match in err.getvalue() and len(err.getvalue().strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", [0, -1, True, 2.5, "3", None])
+def test_a_count_that_is_not_a_positive_integer_is_refused_by_name(value):
+    from hicenv.errors import InputError, check_count
+
+    with pytest.raises(InputError, match=r"^workers must be an integer >= 1, got "):
+        check_count(value, "workers")
+    check_count(1, "workers")  # the smallest count passes

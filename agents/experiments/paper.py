@@ -25,7 +25,7 @@ import argparse
 import os
 import sys
 
-from hicenv.errors import InputError
+from hicenv.errors import InputError, check_count
 from hicenv.sim.trainer import BUDGETS, Budget
 from hicenv_agents.experiments.runner import load_results, run_tasks, task_key
 
@@ -217,8 +217,7 @@ def run(
         if long_budget not in LONG_BUDGETS:
             raise InputError(f"unknown long budget {long_budget!r}; known: {', '.join(LONG_BUDGETS)}")
         long_budget = LONG_BUDGETS[long_budget]
-    if workers < 1:  # before the datasets load
-        raise InputError(f"workers must be >= 1, got {workers}")
+    check_count(workers, "workers")  # before the datasets load
     from hicenv.sim.data import load_dataset
 
     fps = {"proxy": load_dataset("embedded").fingerprint}

@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from hicenv.errors import InputError
+from hicenv.errors import check_count
 
 __all__ = ["task_key", "load_results", "stored_keys", "run_tasks"]
 
@@ -144,8 +144,7 @@ def run_tasks(
     """Train every task whose result is not in ``out`` or the ``stored`` folders, in
     ``workers`` processes; returns how many are left. At ``deadline_s`` seconds the
     workers stop: finished results are on disk, runs in flight are rerun later."""
-    if workers < 1:
-        raise InputError(f"workers must be >= 1, got {workers}")
+    check_count(workers, "workers")
     Path(out).mkdir(parents=True, exist_ok=True)
     done = stored_keys([out, *stored])
     todo = [t for t in tasks if task_key(t) not in done]

@@ -19,7 +19,7 @@ import optuna
 import pandas as pd
 
 from hicenv.design.pareto import front, hypervolume, save_figure, write_csv
-from hicenv.errors import InputError
+from hicenv.errors import InputError, check_count
 from hicenv_agents.search.rl import ALGOS, HV_REFERENCE, hv_points, hv_reference, run_random, run_rl
 from hicenv_agents.search.studyfile import StudySpec
 
@@ -128,10 +128,8 @@ def compare(
     runs from there and runs only the others. ``say`` gets one line per run. ``workers``:
     processes that run (agent, seed) pairs side by side (each with an equal share of the
     CPU's threads); every run is seeded, so its curve does not depend on which one ran it."""
-    if isinstance(evaluations, bool) or not isinstance(evaluations, int) or evaluations < 1:
-        raise InputError(f"evaluations must be an integer >= 1, got {evaluations!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InputError(f"workers must be an integer >= 1, got {workers!r}")
+    check_count(evaluations, "evaluations")
+    check_count(workers, "workers")
     if not seeds:
         raise InputError("seeds must name at least one seed")
     env_kwargs = {"backend": "surrogate", **dict(env_kwargs or {}), "noise": 1.0}
@@ -149,15 +147,14 @@ def compare(
     stored = _stored_runs(store)
     keys = {(a, s): run_key(a, s, evaluations, env_kwargs, answers) for a in agents for s in seeds}
     hvs = {pair: np.asarray(stored[key]["hypervolume"]) for pair, key in keys.items() if key in stored}
+    say = say or (lambda line: None)
     for (agent, seed), hv in hvs.items():
-        if say:
-            say(f"{agent} seed {seed}: hypervolume {hv[-1]:.4f} after {len(hv)} (stored)")
+        say(f"{agent} seed {seed}: hypervolume {hv[-1]:.4f} after {len(hv)} (stored)")
     todo = [pair for pair in keys if pair not in hvs]
     for (agent, seed), hv, seconds in _runs(todo, evaluations, env_kwargs, bound, reference, workers):
         _store_run(store, keys[agent, seed], agent, seed, evaluations, hv)
         hvs[agent, seed] = hv
-        if say:
-            say(f"{agent} seed {seed}: hypervolume {hv[-1]:.4f} after {len(hv)} (ran, {seconds:.1f} s)")
+        say(f"{agent} seed {seed}: hypervolume {hv[-1]:.4f} after {len(hv)} (ran, {seconds:.1f} s)")
     curves = [
         pd.DataFrame({"agent": a, "seed": s, "evaluations": np.arange(1, len(hvs[a, s]) + 1), "hypervolume": hvs[a, s]})
         for a, s in keys

@@ -33,7 +33,7 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback
 from hicenv.design.backends import make_backend
 from hicenv.design.pareto import OBJECTIVES, design_row, distinct, front
 from hicenv.design.reward import objectives, reward
-from hicenv.errors import InputError
+from hicenv.errors import InputError, check_count
 from hicenv.sim.fingerprint import sim_fingerprint
 from hicenv_agents import sigint
 from hicenv_agents.search.journal import repair_journal
@@ -595,8 +595,7 @@ def run_worker(
     count; on a grid, ``trials`` trials), stopping early as :func:`run_study` does."""
     if device is None:
         device = _pinned_device()
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-        raise InputError(f"--trials must be an integer >= 1, got {trials!r}")
+    check_count(trials, "--trials")
     storage = resolve_storage(storage_url, must_exist=True)
     try:
         probe = optuna.load_study(study_name=study_name, storage=storage)

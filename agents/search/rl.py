@@ -26,7 +26,7 @@ import pandas as pd
 
 import hicenv  # noqa: F401  (registers the environments)
 from hicenv.design.pareto import design_row, hypervolume, write_csv
-from hicenv.errors import InputError, check_seed
+from hicenv.errors import InputError, check_count, check_seed
 
 __all__ = ["RLRun", "run_rl", "run_random", "ALGOS", "HV_REFERENCE", "hv_reference", "hv_points"]
 
@@ -189,8 +189,8 @@ def run_rl(
     if algo not in ALGOS:
         raise InputError(f"unknown algorithm {algo!r}; algorithms: {', '.join(ALGOS)}")
     env_id = ALGOS[algo].env_id
-    if timesteps < 1 or n_envs < 1:
-        raise InputError("timesteps and n_envs must be >= 1")
+    check_count(timesteps, "timesteps")
+    check_count(n_envs, "n_envs")
     check_seed(seed)
     env_kwargs = dict(env_kwargs or {})
     probe = gymnasium.make(env_id, **env_kwargs).unwrapped  # validates the kwargs here, not in a worker
@@ -245,8 +245,7 @@ def run_random(
     logdir: str | None = None,
 ) -> RLRun:
     """The baseline: uniformly random design points, one per episode."""
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise InputError(f"episodes (--timesteps for random) must be an integer >= 1, got {episodes!r}")
+    check_count(episodes, "episodes (--timesteps for random)")
     check_seed(seed)
     env = gymnasium.make("hicenv/HICDesign-v0", **dict(env_kwargs or {}))
     space = env.unwrapped.space
