@@ -181,11 +181,18 @@ def test_the_ladder_by_hand():
     # costs: the proxy's wall seconds; half its training for the accuracy at half the run
     assert proxy["median cost (s)"] == 80.0
     assert lad.loc["proxy: training accuracy at half the run", "median cost (s)"] == 30.0
-    # qualifying (Spearman >= 0.943 - 0.05): the proxy's objective (80 s) and its accuracy at half (30 s)
-    assert recommend(lad) == "proxy: training accuracy at half the run"
-    assert recommend(lad, margin=-0.1) is None  # nothing beats a rerun of the top rung by 0.1
+    # qualifying (Spearman >= 0.943 - 0.05): the proxy's objective (80 s), a whole run, and its
+    # training accuracy at half (30 s), a learning-curve signal: no drift accuracies, no preset
+    assert recommend(lad) == {
+        "preset": "proxy: accuracy_drift_gdc_1y",
+        "early": "proxy: training accuracy at half the run",
+    }
+    assert recommend(lad, margin=-0.1) == {"preset": None, "early": None}  # nothing beats a rerun by 0.1
     # The report recommends only once the top rung holds both seeds on every ladder point
     assert "holds both seeds on 6 of the 24 points" in "\n".join(_ladder_section(lad))
+    lad.attrs["top_points"] = 24  # as if complete: the preset is a rung; the curve signal is for stopping early
+    text = _ladder_section(lad)[-1]
+    assert "the `proxy` preset should be `proxy`" in text and "not a preset" in text
 
 
 def test_the_ladder_without_a_higher_rung_is_against_the_proxy():

@@ -233,14 +233,20 @@ def ladder(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def recommend(lad: pd.DataFrame, margin: float = RECOMMEND_MARGIN) -> str | None:
-    """The cheapest signal other than the top rung's rerun whose Spearman against the top
-    rung is at least the top rung's seed-to-seed Spearman minus ``margin`` (a run of it
-    ranks the points about as well as another run of the top rung), or None."""
+def recommend(lad: pd.DataFrame, margin: float = RECOMMEND_MARGIN) -> dict[str, str | None]:
+    """What the ladder supports, from the signals (other than the top rung's rerun) whose
+    Spearman against the top rung is at least the top rung's seed-to-seed Spearman minus
+    ``margin`` (a run of it ranks the points about as well as another run of the top rung):
+    ``preset``, the cheapest qualifying rung (a whole run: the only kind that gives a
+    multi-objective search its drift accuracies and write cycles), and ``early``, the
+    cheapest qualifying learning-curve signal (a ranking before the run ends: for stopping
+    runs early, not for the preset); None where nothing qualifies."""
     own_top = lad.attrs.get("own_top", np.nan)
     others = lad[~lad.index.str.endswith("(seed 1)")]
     good = others[others["spearman"] >= own_top - margin]
-    return None if good.empty else str(good["median cost (s)"].idxmin())
+    whole = good.index.str.endswith(f": {OBJECTIVE}")
+    cheapest = lambda d: None if d.empty else str(d["median cost (s)"].idxmin())  # noqa: E731
+    return {"preset": cheapest(good[whole]), "early": cheapest(good[~whole])}
 
 
 KFOLD_REPEATS = 5
@@ -379,16 +385,25 @@ def _ladder_section(lad: pd.DataFrame) -> list[str]:
         ]
     pick = recommend(lad)
     rule = (
-        f"the cheapest signal whose Spearman against `{top}` is at least `{top}`'s own seed-to-seed "
+        f"signals whose Spearman against `{top}` is at least `{top}`'s own seed-to-seed "
         f"Spearman ({own_top:.3f}) minus {RECOMMEND_MARGIN}"
     )
-    if pick is None:
-        return L + [f"**Recommendation**: no signal qualifies as {rule}; the `proxy` preset stays as it is.\n"]
-    row = lad.loc[pick]
-    return L + [
-        f"**Recommendation** ({rule}): `{pick}`, Spearman {row['spearman']:.3f} at "
-        f"{row['median cost (s)']:.0f} s a design.\n"
-    ]
+    if pick["preset"] is None:
+        text = f"**Recommendation** (from the {rule}): no rung qualifies; the `proxy` preset stays as it is."
+    else:
+        row = lad.loc[pick["preset"]]
+        text = (
+            f"**Recommendation** (from the {rule}): the `proxy` preset should be `{pick['preset'].split(':')[0]}`, "
+            f"the cheapest qualifying rung (Spearman {row['spearman']:.3f} at {row['median cost (s)']:.0f} s a design)."
+        )
+    if pick["early"] is not None:
+        row = lad.loc[pick["early"]]
+        text += (
+            f" The cheapest qualifying learning-curve signal, `{pick['early']}` (Spearman {row['spearman']:.3f} "
+            f"at {row['median cost (s)']:.0f} s), ranks designs but gives no drift accuracies or write cycles, "
+            "which a multi-objective search needs: it is a signal for stopping runs early, not a preset."
+        )
+    return L + [text + "\n"]
 
 
 def write_report(
