@@ -25,17 +25,20 @@ def test_sobol_sample_is_distinct_valid_and_balanced():
         assert set(Counter(p["config"][knob] for p in points).values()) == {32}
     assert Counter(p["config"]["lsb_encoding"] for p in points) == {"unsigned": 128, "differential": 128}
     assert bench.sobol_points(16) == points[:16]  # a prefix of the sequence: a cut-short bench is still a sample
+    assert bench.sobol_points(200) == points[:200]  # and a larger bench keeps a smaller one's runs
 
 
 def test_tasks_come_in_the_order_that_keeps_a_partial_bench_useful():
     tasks = bench.tasks()
+    n = bench.N_POINTS
+    h = n // 2
     sets = [(t["set"], t["budget_name"], t["seed"]) for t in tasks]
-    assert sets[:128] == [("sobol", "proxy", 0)] * 128  # the Sobol sample's balanced first half
-    assert sets[128:146] == [("panel", "proxy", 0)] * 18
-    assert sets[146:194] == [("sobol", "proxy", 1)] * 24 + [("sobol", "proxy", 2)] * 24
-    assert Counter(sets[194:266]) == {("ladder", "smoke", s): 24 for s in (0, 1, 2)}  # no full data: no ladder-30k
-    assert sets[266:] == [("sobol", "proxy", 0)] * 128
-    assert [t["label"] for t in tasks[:128] + tasks[266:]] == [f"sobol {i}" for i in range(256)]
+    assert sets[:h] == [("sobol", "proxy", 0)] * h  # the Sobol sample's first half
+    assert sets[h : h + 18] == [("panel", "proxy", 0)] * 18
+    assert sets[h + 18 : h + 66] == [("sobol", "proxy", 1)] * 24 + [("sobol", "proxy", 2)] * 24
+    assert Counter(sets[h + 66 : h + 138]) == {("ladder", "smoke", s): 24 for s in (0, 1, 2)}  # no ladder-30k
+    assert sets[h + 138 :] == [("sobol", "proxy", 0)] * (n - h)
+    assert [t["label"] for t in tasks[:h] + tasks[h + 138 :]] == [f"sobol {i}" for i in range(n)]
     assert len({task_key(t) for t in tasks}) == len(tasks)
 
 
@@ -100,7 +103,8 @@ def test_compile_keeps_the_bench_points_and_fits_the_surrogate(stored, tmp_path)
 def test_report_says_what_it_covers(stored, tmp_path):
     df = results_frame([stored])
     cov = coverage(df)
-    assert cov.loc["Sobol points, seed 0", "stored"] == 10 and cov.loc["Sobol points, seed 0", "planned"] == 256
+    sobol = cov.loc["Sobol points, seed 0"]
+    assert sobol["stored"] == 10 and sobol["planned"] == bench.N_POINTS
     assert cov.loc["Sobol points, seed 0", "median cost (s)"] == 5.5  # 1..10 s
     report = write_report([stored], tmp_path).read_text()
     assert "**The bench is incomplete** (10 of" in report
