@@ -100,6 +100,17 @@ def test_compile_keeps_the_bench_points_and_fits_the_surrogate(stored, tmp_path)
     assert Surrogate(table, fitted=fit).theta() == fit  # the stored fit is the one reloaded
 
 
+def test_compile_refuses_an_unwritable_output_before_writing_either(stored, tmp_path, monkeypatch):
+    from hicenv_agents.experiments import runner
+
+    monkeypatch.setattr(runner, "load_results", lambda d: pytest.fail("read the results before checking outputs"))
+    with pytest.raises(InputError, match="surrogate fit .*nowhere"):
+        bench.compile_bench([stored], tmp_path / "bench.csv", tmp_path / "nowhere" / "fit.json")
+    with pytest.raises(InputError, match="table .*is a folder"):
+        bench.compile_bench([stored], tmp_path, tmp_path / "fit.json")
+    assert list(tmp_path.iterdir()) == []  # neither file written
+
+
 def test_report_says_what_it_covers(stored, tmp_path):
     df = results_frame([stored])
     cov = coverage(df)

@@ -218,10 +218,13 @@ def compile_bench(
     import pandas as pd
 
     from hicenv.design.surrogate import Surrogate
-    from hicenv.output import write_table
+    from hicenv.output import check_output, write_table
     from hicenv.rows import flatten
     from hicenv_agents.experiments.runner import load_results
 
+    for path, what in ((out, "table"), (fit, "surrogate fit")):
+        if path is not None:
+            check_output(path, what)  # before reading hundreds of results, and before either is written
     rows = [
         r
         for d in results
