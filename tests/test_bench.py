@@ -207,7 +207,10 @@ def test_the_ladder_by_hand():
     assert "holds both seeds on 6 of the 24 points" in "\n".join(_ladder_section(lad))
     lad.attrs["top_points"] = 24  # as if complete: the preset is a rung; the curve signal is for stopping early
     text = _ladder_section(lad)[-1]
-    assert "the `proxy` preset should be `proxy`" in text and "not a preset" in text
+    assert "the `proxy` preset stays as it is: `proxy` is the cheapest qualifying rung" in text
+    assert "not a preset" in text
+    lad.loc["smoke: accuracy_drift_gdc_1y", "spearman"] = 0.99  # a cheaper rung that qualifies replaces it
+    assert "the `proxy` preset should be `smoke`: `smoke` is the cheapest" in _ladder_section(lad)[-1]
 
 
 def test_the_ladder_without_a_higher_rung_is_against_the_proxy():

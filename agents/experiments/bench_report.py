@@ -391,10 +391,11 @@ def _ladder_section(lad: pd.DataFrame) -> list[str]:
     if pick["preset"] is None:
         text = f"**Recommendation** (from the {rule}): no rung qualifies; the `proxy` preset stays as it is."
     else:
-        row = lad.loc[pick["preset"]]
+        row, rung = lad.loc[pick["preset"]], pick["preset"].split(":")[0]
+        verdict = "stays as it is" if rung == "proxy" else f"should be `{rung}`"
         text = (
-            f"**Recommendation** (from the {rule}): the `proxy` preset should be `{pick['preset'].split(':')[0]}`, "
-            f"the cheapest qualifying rung (Spearman {row['spearman']:.3f} at {row['median cost (s)']:.0f} s a design)."
+            f"**Recommendation** (from the {rule}): the `proxy` preset {verdict}: `{rung}` is the cheapest "
+            f"qualifying rung (Spearman {row['spearman']:.3f} at {row['median cost (s)']:.0f} s a design)."
         )
     if pick["early"] is not None:
         row = lad.loc[pick["early"]]
