@@ -245,8 +245,11 @@ def recommend(lad: pd.DataFrame, margin: float = RECOMMEND_MARGIN) -> dict[str, 
     others = lad[~lad.index.str.endswith("(seed 1)")]
     good = others[others["spearman"] >= own_top - margin]
     whole = good.index.str.endswith(f": {OBJECTIVE}")
-    cheapest = lambda d: None if d.empty else str(d["median cost (s)"].idxmin())  # noqa: E731
-    return {"preset": cheapest(good[whole]), "early": cheapest(good[~whole])}
+    return {"preset": _cheapest(good[whole]), "early": _cheapest(good[~whole])}
+
+
+def _cheapest(signals: pd.DataFrame) -> str | None:
+    return None if signals.empty else str(signals["median cost (s)"].idxmin())
 
 
 KFOLD_REPEATS = 5
@@ -383,7 +386,13 @@ def _ladder_section(lad: pd.DataFrame) -> list[str]:
             f"No recommendation yet: `{top}` holds both seeds on {lad.attrs['top_points']} of the {SEED_POINTS} "
             "points, so the figures above are provisional.\n"
         ]
-    pick = recommend(lad)
+    return L + [_recommendation(lad)]
+
+
+def _recommendation(lad: pd.DataFrame) -> str:
+    """The ladder's recommendation for the ``proxy`` preset (a rung) and, apart, its early
+    signal (a learning-curve signal), by :func:`recommend`'s rule, as one paragraph."""
+    top, own_top, pick = lad.attrs["top"], lad.attrs["own_top"], recommend(lad)
     rule = (
         f"signals whose Spearman against `{top}` is at least `{top}`'s own seed-to-seed "
         f"Spearman ({own_top:.3f}) minus {RECOMMEND_MARGIN}"
@@ -404,7 +413,7 @@ def _ladder_section(lad: pd.DataFrame) -> list[str]:
             f"at {row['median cost (s)']:.0f} s), ranks designs but gives no drift accuracies or write cycles, "
             "which a multi-objective search needs: it is a signal for stopping runs early, not a preset."
         )
-    return L + [text + "\n"]
+    return text + "\n"
 
 
 def write_report(
