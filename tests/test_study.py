@@ -467,3 +467,29 @@ def test_a_study_front_is_optunas_best_trials_and_agrees_with_the_designs_front(
     ours = front(designs_frame(study))  # the one implementation for designs that come from no study (RL)
     assert sorted(fr["trial"]) == sorted(ours["trial"])
     assert isinstance(study, optuna.Study) and len(everything) == 60
+
+
+def test_a_fp32_baseline_the_surrogate_cannot_answer_is_refused_before_a_study_is_made(tmp_path):
+    # A bench with FP32 rows at width 1 only; the study's space has widths 0.5 and 1, and
+    # include_fp32 enqueues a baseline at each: width 0.5 is refused, naming it, and no
+    # study is written (it used to fail at its first trial, the study left behind).
+    from hicenv.design.table import SHIPPED_TABLE
+    from hicenv.errors import InputError
+    from hicenv_agents.search.optuna_study import run_study
+    from hicenv_agents.search.studyfile import StudySpec
+
+    table = pd.read_csv(SHIPPED_TABLE)
+    fp32 = table[table["width"] == 1.0].head(2).assign(fp32=True)
+    bench = tmp_path / "bench.csv"
+    pd.concat([table, fp32]).to_csv(bench, index=False)
+    knobs = {"width": [0.5, 1.0], "msb_bits": [2, 4], "lsb_bits": [2, 4], "acc_bits": [4, 8]}
+    spec = StudySpec(
+        name="fp", trials=4, sampler="random", seed=0, bench=str(bench), include_fp32=True, space={"knobs": knobs}
+    )
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with pytest.raises(InputError, match=r"include_fp32 .*width=0.5 is outside the FP32 rows .*\(1 to 1\)"):
+        run_study(spec, url)
+    assert not (tmp_path / "s.db").exists() or optuna.get_all_study_names(url) == []
+    knobs["width"] = [1.0]  # a space the bench's FP32 rows cover runs, its baseline answered
+    study = run_study(StudySpec(**{**spec.__dict__, "space": {"knobs": knobs}}), url)
+    assert sum(bool(t.user_attrs.get("fp32")) for t in study.trials) == 1

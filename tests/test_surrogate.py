@@ -115,6 +115,11 @@ def test_a_point_off_the_bench_names_the_knob_and_range(fitted):
         backend(HICConfig(msb_bits=8, lsb_bits=4), 0)
     with pytest.raises(ValueError, match="lsb_encoding=\\['differential'\\]"):
         backend(HICConfig(msb_bits=2, lsb_bits=4, lsb_encoding="differential"), 0)
+    with pytest.raises(ValueError, match=r"msb_bits=\[8.0\] is outside bench"):  # check: the same, before a search
+        backend.check(HICConfig(msb_bits=8, lsb_bits=4))
+    with pytest.raises(ValueError, match="holds no FP32 rows"):
+        backend.check(HICConfig(fp32=True))
+    backend.check(HICConfig(msb_bits=2, lsb_bits=4))  # a covered point passes
 
 
 def test_bad_bench_files_are_refused_with_their_path(tmp_path, bench):

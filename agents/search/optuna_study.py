@@ -240,6 +240,19 @@ def _enqueue_baselines(study: optuna.Study, spec: StudySpec) -> None:
         study.enqueue_trial(params, user_attrs={"fp32": True}, skip_if_exists=True)
 
 
+def _check_baselines(space, backend) -> None:
+    """Refuse a study whose FP32 baselines (one per width) ``backend`` cannot answer."""
+    from hicenv.sim.config import HICConfig
+
+    for width in space.values_of("width"):
+        try:
+            backend.check(HICConfig(fp32=True, width=width))
+        except InputError as e:
+            raise InputError(
+                f"include_fp32 (a baseline per width of the space): {e}; backend 'train' trains it"
+            ) from None
+
+
 def _report_and_prune(trial: optuna.Trial, epoch: int, m: dict) -> None:
     """The trainer's per-epoch hook: report accuracy, stop the run if the pruner says so."""
     trial.report(m["accuracy"], epoch)
@@ -260,6 +273,8 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
         cache=cache,
         device=device,
     )
+    if spec.include_fp32:  # enqueued when the study is made: refuse now a baseline the backend cannot answer
+        _check_baselines(space, backend)
 
     def objective(trial: optuna.Trial):
         if spec.sampler == "grid" and "fixed_params" not in trial.storage.get_trial_system_attrs(trial._trial_id):
@@ -564,9 +579,10 @@ def run_study(
         from hicenv.sim.data import load_dataset
 
         load_dataset(spec.dataset)
+    objective = make_objective(spec, device, cache)  # its backend refuses what it cannot answer, before a study
     storage = resolve_storage(storage_url)
     study = create_or_load(spec, storage, study_name)
-    _evaluate(study, spec, make_objective(spec, device, cache), spec.trials, _space_size(spec), progress)
+    _evaluate(study, spec, objective, spec.trials, _space_size(spec), progress)
     return study
 
 

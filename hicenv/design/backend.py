@@ -18,6 +18,11 @@ class Backend:
     def __call__(self, config: HICConfig, seed: int, on_epoch=None) -> tuple[dict, str]:
         raise NotImplementedError
 
+    def check(self, config: HICConfig) -> None:
+        """Refuse, before a search starts, a point this backend cannot answer (an
+        :class:`~hicenv.errors.InputError` naming what to change). The default answers
+        every point."""
+
     def covered(self, space: DesignSpace, exact: bool) -> tuple[DesignSpace, tuple | None]:
         """The space searches run over with this backend, and the noise levels it holds
         (None: any). ``exact``: ``space`` as given, else what the backend covers of it."""

@@ -365,6 +365,12 @@ class SurrogateBackend(Backend):
             )
         self._answers = self.surrogate.memo
 
+    def check(self, config: HICConfig) -> None:
+        if config.fp32:
+            self.surrogate.predict_fp32(config.width)  # the FP32 rows' widths
+        else:
+            self.surrogate.check(pd.DataFrame([{k: getattr(config, k) for k in KNOBS}]))
+
     def covered(self, space: DesignSpace, exact: bool) -> tuple[DesignSpace, tuple | None]:
         other = [n for n in space.names if n not in KNOBS]
         if other:
