@@ -273,3 +273,13 @@ def test_a_bench_run_stopped_by_sigterm_exits_with_tasks_still_queued(tmp_path):
     p.send_signal(signal.SIGTERM)
     p.wait(timeout=120)  # a hang is a TimeoutExpired here
     assert p.returncode == 128 + signal.SIGTERM
+
+
+def test_coverage_notes_do_not_let_extra_runs_hide_missing_ones():
+    from hicenv_agents.experiments.bench_report import _coverage_notes
+
+    cov = pd.DataFrame({"stored": [201, 23], "planned": [200, 24]}, index=["Sobol", "seed 1"])
+    notes = "\n".join(_coverage_notes(cov))  # 224 stored of 224 planned, yet one run is missing
+    assert "Sobol: 1 run(s) beyond the plan" in notes and "1 planned runs missing" in notes
+    cov.loc["seed 1", "stored"] = 24
+    assert not any("incomplete" in n for n in _coverage_notes(cov))

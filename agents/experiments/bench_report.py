@@ -89,6 +89,25 @@ def coverage(df: pd.DataFrame) -> pd.DataFrame:
     ).set_index("part")
 
 
+def _coverage_notes(cov: pd.DataFrame) -> list[str]:
+    """Whether any part of the bench lacks runs (a part with runs beyond its plan does not
+    make up for another's missing ones), and which parts hold more than planned."""
+    missing = (cov["planned"] - cov["stored"]).clip(lower=0)
+    extra = cov[cov["stored"] > cov["planned"]]
+    notes = [
+        f"{part}: {row['stored'] - row['planned']:.0f} run(s) beyond the plan, kept (a worker finished them "
+        "before the runner was stopped)"
+        for part, row in extra.iterrows()
+    ]
+    out = [f"Also: {'; '.join(notes)}.\n"] if notes else []
+    if missing.sum() > 0:
+        out.append(
+            f"**The bench is incomplete** ({missing.sum():.0f} planned runs missing): every figure below is of "
+            "the runs stored so far; rerun `hicenv bench run` to continue.\n"
+        )
+    return out
+
+
 def _spearman(a: pd.Series, b: pd.Series) -> tuple[float, float, int]:
     from scipy.stats import kendalltau, spearmanr
 
@@ -437,11 +456,7 @@ def write_report(
         *_table(cov, "{:.0f}"),
         "",
     ]
-    if cov["stored"].sum() < cov["planned"].sum():
-        L.append(
-            f"**The bench is incomplete** ({cov['stored'].sum()} of {cov['planned'].sum()} runs): every figure "
-            "below is of the runs stored so far; rerun `hicenv bench run` to continue.\n"
-        )
+    L += _coverage_notes(cov)
     L.append("## Seed noise\n")
     if "sd" in noise:
         L.append(
