@@ -118,7 +118,8 @@ def test_report_says_what_it_covers(stored, tmp_path):
     assert sobol["stored"] == 10 and sobol["planned"] == bench.N_POINTS
     assert cov.loc["Sobol points, seed 0", "median cost (s)"] == 5.5  # 1..10 s
     report = write_report([stored], tmp_path).read_text()
-    assert "**The bench is incomplete** (10 of" in report
+    missing = int((cov["planned"] - cov["stored"]).sum())  # every part short: 190 Sobol points, the panel, ...
+    assert f"**The bench is incomplete** ({missing} planned runs missing)" in report
     assert "| accuracy_drift_gdc_1y |" in report  # the surrogate's k-fold row of the objective
 
 
