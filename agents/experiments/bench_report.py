@@ -95,8 +95,8 @@ def _coverage_notes(cov: pd.DataFrame) -> list[str]:
     missing = (cov["planned"] - cov["stored"]).clip(lower=0)
     extra = cov[cov["stored"] > cov["planned"]]
     notes = [
-        f"{part}: {row['stored'] - row['planned']:.0f} run(s) beyond the plan, kept (a worker finished them "
-        "before the runner was stopped)"
+        f"{part}: {row['stored'] - row['planned']:.0f} run(s) beyond the plan, kept (a worker that finished "
+        "as the runner stopped, or a larger plan)"
         for part, row in extra.iterrows()
     ]
     out = [f"Also: {'; '.join(notes)}.\n"] if notes else []
