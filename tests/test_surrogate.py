@@ -177,3 +177,11 @@ def test_the_shipped_bench_is_fitted_once_per_process_and_answers_the_default_sp
     space, levels = a.covered(DesignSpace.default(), exact=True)
     # Every point is predicted (the memo is the process's: other tests may have added others).
     assert levels is None and all(point_key(k) in a._answers for k in _knob_rows(space))
+
+
+def test_a_missing_shipped_bench_says_so_and_what_to_do(monkeypatch, tmp_path):
+    from hicenv.design import surrogate
+
+    monkeypatch.setattr(surrogate, "SHIPPED_BENCH", tmp_path / "bench.csv")
+    with pytest.raises(hicenv.errors.InputError, match=r"bench.csv is missing from this installation .*bench="):
+        load_bench()

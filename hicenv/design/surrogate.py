@@ -75,8 +75,8 @@ def load_bench(source: str | os.PathLike | pd.DataFrame | None = None) -> pd.Dat
         path = Path(SHIPPED_BENCH if source is None else source)
         if source is None and not path.is_file():
             raise InputError(
-                "this hicenv ships no HIC-Bench yet (it is being generated): pass bench=, a table "
-                "made by 'hicenv bench compile' (studies/bench/REPORT.md says how far it is)"
+                f"the shipped HIC-Bench {path} is missing from this installation (reinstall hicenv), or "
+                "pass bench=, a table made by 'hicenv bench compile'"
             )
         if not path.is_file():
             raise InputError(f"bench {path} does not exist")
