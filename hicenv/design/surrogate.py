@@ -341,6 +341,11 @@ def meta_network(width: float, depth: int = 32):
     return net, hic_layer_names(net)
 
 
+def _knob_row(config: HICConfig) -> dict:
+    """A design point's bench knobs (:data:`KNOBS`, in order): one row of the surrogate's input."""
+    return {k: getattr(config, k) for k in KNOBS}
+
+
 class SurrogateBackend(Backend):
     """The bench's surrogate as a backend (``backend="surrogate"``; ``bench=`` a compiled
     bench file or DataFrame, default the shipped one). Answers carry ``surrogate_std``:
@@ -369,13 +374,13 @@ class SurrogateBackend(Backend):
         if config.fp32:
             self.surrogate.predict_fp32(config.width)  # the FP32 rows' widths
         else:
-            self.surrogate.check(pd.DataFrame([{k: getattr(config, k) for k in KNOBS}]))
+            self.surrogate.check(pd.DataFrame([_knob_row(config)]))
 
     def covered(self, space: DesignSpace, exact: bool) -> tuple[DesignSpace, tuple | None]:
         other = [n for n in space.names if n not in KNOBS]
         if other:
             raise InputError(f"the surrogate answers the knobs {list(KNOBS)}, not {other}: use the train backend")
-        points = pd.DataFrame([{k: getattr(c, k) for k in KNOBS} for c in space.points()])
+        points = pd.DataFrame([_knob_row(c) for c in space.points()])
         if len(points) <= 100_000:  # one batched prediction: every step is then a lookup
             self._remember(points[[point_key(p) not in self._answers for p in points.itertuples(index=False)]])
         else:
@@ -400,9 +405,10 @@ class SurrogateBackend(Backend):
         if config.fp32:
             mean, sd = self.surrogate.predict_fp32(config.width), np.full(len(TARGETS), np.nan)
         else:
-            key = point_key(getattr(config, k) for k in KNOBS)
+            row = _knob_row(config)
+            key = point_key(row.values())
             if key not in self._answers:
-                self._remember(pd.DataFrame([dict(zip(KNOBS, key))]))
+                self._remember(pd.DataFrame([row]))
             mean, sd = self._answers[key]
         return self._metrics(config, mean, sd), "surrogate"
 
