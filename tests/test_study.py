@@ -473,6 +473,8 @@ def test_a_fp32_baseline_the_surrogate_cannot_answer_is_refused_before_a_study_i
     # A bench with FP32 rows at width 1 only; the study's space has widths 0.5 and 1, and
     # include_fp32 enqueues a baseline at each: width 0.5 is refused, naming it, and no
     # study is written (it used to fail at its first trial, the study left behind).
+    from dataclasses import replace
+
     from hicenv.design.table import SHIPPED_TABLE
     from hicenv.errors import InputError
     from hicenv_agents.search.optuna_study import run_study
@@ -491,5 +493,5 @@ def test_a_fp32_baseline_the_surrogate_cannot_answer_is_refused_before_a_study_i
         run_study(spec, url)
     assert not (tmp_path / "s.db").exists() or optuna.get_all_study_names(url) == []
     knobs["width"] = [1.0]  # a space the bench's FP32 rows cover runs, its baseline answered
-    study = run_study(StudySpec(**{**spec.__dict__, "space": {"knobs": knobs}}), url)
+    study = run_study(replace(spec, space={"knobs": knobs}), url)
     assert sum(bool(t.user_attrs.get("fp32")) for t in study.trials) == 1
