@@ -13,7 +13,8 @@ import pytest
 
 from hicenv.sim.trainer import Budget
 from hicenv_agents.experiments import paper
-from hicenv_agents.experiments.paper_report import ReportError, write_report
+from hicenv_agents.experiments.paper_claims import ReportError
+from hicenv_agents.experiments.paper_report import write_report
 
 TINY = Path(__file__).parent / "data" / "paper_tiny"
 TINY_ENCODINGS = Path(__file__).parent / "data" / "paper_tiny_encodings"
