@@ -160,3 +160,53 @@ def test_restamp_carries_results_over_only_when_a_rerun_is_identical(tmp_path):
     with pytest.raises(ValueError, match="'accuracy'"):
         cache.restamp("old-different", check=1)
     assert set(cache.fingerprints()) >= {"old-identical", "old-different"}
+
+
+def _with_new_field(monkeypatch, default):
+    """HICConfig as it would be with one more field (``new_knob``, defaulting to ``default``),
+    where the cache reads the design point's fields."""
+    import dataclasses
+
+    from hicenv.design import cache
+
+    newer = dataclasses.make_dataclass(
+        "HICConfig", [("new_knob", float, dataclasses.field(default=default))], bases=(HICConfig,), frozen=True
+    )
+    monkeypatch.setattr(cache, "HICConfig", newer)
+    return newer
+
+
+def test_a_new_defaulted_field_leaves_stored_results_findable(tmp_path, monkeypatch):
+    store = ResultCache(tmp_path / "c.sqlite")
+    before = HICConfig(msb_bits=3).to_dict()  # stored by the code without the field
+    store.put(before, TINY.to_dict(), "fp", 0, fake_metrics(7))
+    newer = _with_new_field(monkeypatch, 0.5)
+    assert store.get(newer(msb_bits=3).to_dict(), TINY.to_dict(), "fp", 0)["accuracy"] == 0.07
+    # The field at another value is another design point: not served.
+    assert store.get(newer(msb_bits=3, new_knob=2.0).to_dict(), TINY.to_dict(), "fp", 0) is None
+    # A key the running code does not know as a field is kept in the key: not assumed a default.
+    assert store.get(before, {**TINY.to_dict(), "not_yet_a_field": None}, "fp", 0) is None
+    assert cache_key(before, TINY.to_dict(), "fp", 0) == cache_key(newer(msb_bits=3).to_dict(), TINY.to_dict(), "fp", 0)
+
+
+def test_a_cache_keyed_before_normalisation_is_rekeyed_once(tmp_path):
+    import hashlib
+    import json
+    import sqlite3
+
+    from hicenv.design.cache import _canonical
+    from hicenv.sim.fingerprint import sim_fingerprint
+
+    path = tmp_path / "old.sqlite"
+    ResultCache(path)  # the schema
+    config, budget = HICConfig(msb_bits=5).to_dict(), TINY.to_dict()
+    old_key = hashlib.sha256(_canonical([config, budget, "fp", 0, sim_fingerprint()]).encode()).hexdigest()
+    con = sqlite3.connect(path)
+    with con:
+        con.execute(
+            "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (old_key, _canonical(config), _canonical(budget), "fp", 0, sim_fingerprint(), json.dumps({"a": 1}), 0.0),
+        )
+        con.execute("PRAGMA user_version = 0")  # as a cache of the code before normalised keys
+    assert ResultCache(path).get(config, budget, "fp", 0) == {"a": 1}
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 1

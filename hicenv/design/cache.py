@@ -3,7 +3,10 @@
 An evaluation is keyed by what determines it: its config (device physics
 included), the full budget, the dataset's content fingerprint, the seed and the
 simulator's code fingerprint (:mod:`hicenv.sim.fingerprint`); a stored evaluation is
-returned instead of training again, and one made by other simulator code never is. SQLite in
+returned instead of training again, and one made by other simulator code never is.
+Configs and budgets are keyed normalised (:func:`normalised_config`: the fields that differ from
+their defaults), so a new field whose default reproduces the old behaviour leaves every
+stored result findable; a cache keyed before normalisation is re-keyed once when opened. SQLite in
 WAL mode serialises writers across processes; ``INSERT OR IGNORE`` makes two
 processes that finish the same point at once agree on the first result.
 
@@ -28,9 +31,20 @@ import time
 from pathlib import Path
 
 from hicenv.errors import InputError
+from hicenv.sim.config import HICConfig
+from hicenv.sim.devices import PCMParams
 from hicenv.sim.fingerprint import sim_fingerprint
 
-__all__ = ["ResultCache", "cache_key", "default_cache_path", "resolve_cache", "cached_evaluate", "MACHINE_KEYS"]
+__all__ = [
+    "ResultCache",
+    "cache_key",
+    "normalised_config",
+    "normalised_budget",
+    "default_cache_path",
+    "resolve_cache",
+    "cached_evaluate",
+    "MACHINE_KEYS",
+]
 
 MACHINE_KEYS = (
     "train_seconds",
@@ -59,15 +73,53 @@ CREATE TABLE IF NOT EXISTS results (
 """
 
 
+_KEY_VERSION = 1
+"""``PRAGMA user_version`` of a cache keyed by normalised configs (0: keyed whole)."""
+
+
 def _canonical(x) -> str:
     return json.dumps(x, sort_keys=True, separators=(",", ":"), allow_nan=True)
 
 
+def _defaults(cls) -> dict:
+    from dataclasses import MISSING, fields
+
+    return {
+        f.name: f.default if f.default is not MISSING else f.default_factory()
+        for f in fields(cls)
+        if f.default is not MISSING or f.default_factory is not MISSING
+    }
+
+
+def _differing(d: dict, defaults: dict) -> dict:
+    """The entries of ``d`` that are not at ``defaults``' value (unknown keys are kept)."""
+    return {k: v for k, v in d.items() if k not in defaults or _canonical(v) != _canonical(defaults[k])}
+
+
+def normalised_config(config: dict) -> dict:
+    """A config's fields that differ from their defaults (device physics likewise): what keys
+    a result. Unlike filling in defaults, this form does not change when a field is added
+    with a default that reproduces the code before it."""
+    cfg = dict(config)
+    if isinstance(cfg.get("pcm"), dict):
+        cfg["pcm"] = _differing(cfg["pcm"], {k: float(v) for k, v in _defaults(PCMParams).items()})
+    defaults = {**_defaults(HICConfig), "pcm": {}}
+    return _differing(cfg, defaults)
+
+
+def normalised_budget(budget: dict) -> dict:
+    """A budget's fields that differ from :class:`~hicenv.sim.trainer.Budget`'s defaults."""
+    from hicenv.sim.trainer import Budget
+
+    return _differing(budget, _defaults(Budget))
+
+
 def cache_key(config: dict, budget: dict, dataset: str, seed: int, fingerprint: str | None = None) -> str:
-    """SHA-256 of the canonical JSON of everything that determines a result: the config,
-    the full budget, the dataset's content fingerprint, the seed and the simulator's
-    code fingerprint (default: the running code's)."""
+    """SHA-256 of the canonical JSON of everything that determines a result: the config and
+    the full budget (normalised: :func:`normalised_config`), the dataset's content fingerprint, the seed and the
+    simulator's code fingerprint (default: the running code's)."""
     fp = sim_fingerprint() if fingerprint is None else fingerprint
+    config, budget = normalised_config(config), normalised_budget(budget)
     return hashlib.sha256(_canonical([config, budget, dataset, seed, fp]).encode()).hexdigest()
 
 
@@ -93,11 +145,32 @@ class ResultCache:
             with self._connect() as con:
                 con.execute("PRAGMA journal_mode=WAL")
                 con.execute(_SCHEMA)
+            self._rekey()
         except sqlite3.DatabaseError as e:  # not SQLite, or a file SQLite cannot open
             raise InputError(
                 f"result cache {self.path} is not a usable SQLite file ({e}); "
                 "move it away or pick another with --cache / $HICENV_CACHE"
             ) from None
+
+    def _rekey(self) -> None:
+        """Key a cache made before normalised keys anew, once (one transaction: a second
+        process opening it meanwhile waits, then finds it done)."""
+        con = self._connect()
+        if con.execute("PRAGMA user_version").fetchone()[0] >= _KEY_VERSION:
+            return
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            if con.execute("PRAGMA user_version").fetchone()[0] < _KEY_VERSION:
+                rows = con.execute("SELECT key, config, budget, dataset, seed, version FROM results").fetchall()
+                for key, c, b, d, s, v in rows:
+                    new = cache_key(json.loads(c), json.loads(b), d, s, v)
+                    if new != key:
+                        con.execute("UPDATE OR IGNORE results SET key = ? WHERE key = ?", (new, key))
+                con.execute(f"PRAGMA user_version = {_KEY_VERSION}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
@@ -189,7 +262,11 @@ def _check_identical(config: dict, budget: dict, seed: int, stored: dict, device
 
     fresh = evaluate(config, budget, seed, stored["dataset"], device=device)
     for k in sorted(set(stored) | set(fresh)):
-        if k not in (*MACHINE_KEYS, "sim_fingerprint") and stored.get(k) != fresh.get(k):
+        a, b = stored.get(k), fresh.get(k)
+        norm = {"config": normalised_config, "budget": normalised_budget}.get(k)
+        if norm is not None and isinstance(a, dict) and isinstance(b, dict):  # a new defaulted field is no change
+            a, b = norm(a), norm(b)
+        if k not in (*MACHINE_KEYS, "sim_fingerprint") and a != b:
             raise InputError(
                 f"re-running {stored['dataset']} seed {seed} with the current code changed {k!r}: "
                 "its results are not carried over"
