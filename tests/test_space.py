@@ -130,3 +130,24 @@ def test_lsb_encoding_and_device_parameters_are_knobs():
         Knob("device.endurance_cycles", (0.0,))
     with pytest.raises(ValueError, match="lsb_encoding takes"):
         Knob("lsb_encoding", ("signed",))
+
+
+def test_device_knobs_are_numeric_and_one_spanning_decades_is_searched_on_a_log_scale():
+    endurance = Knob("device.endurance_cycles", [1e6, 1e7, 1e8, 1e9])
+    g_max = Knob("device.g_max_uS", [20.0, 25.0, 30.0])
+    assert not endurance.categorical and endurance.log and not g_max.categorical and not g_max.log
+    s = DesignSpace.default().fix("msb_bits", 4).fix("lsb_bits", 4).fix("acc_bits", 8).fix("width", 1.0)
+    s = s.fix("lsb_encoding", "unsigned")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    drawn = []
+    for _ in range(400):
+        trial = study.ask()
+        cfg = s.with_knob("device.endurance_cycles", endurance.values).with_knob("device.g_max_uS", g_max.values)
+        cfg = cfg.suggest(trial)
+        drawn.append(cfg.pcm.endurance_cycles)
+        study.tell(trial, 0.0)
+    dist = study.trials[0].distributions
+    assert dist["device.endurance_cycles"].log and dist["device.g_max_uS"].step == 5.0  # ordered, not categories
+    # Each decade's cell is equally wide in log, so a uniform draw lands on each value about equally.
+    counts = [drawn.count(v) for v in endurance.values]
+    assert all(60 <= c <= 140 for c in counts), counts

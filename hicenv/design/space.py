@@ -59,7 +59,8 @@ def _is_device_knob(name: str) -> bool:
 
 
 def _is_categorical(name: str) -> bool:
-    return _is_device_knob(name) or _FIELD_KINDS.get(name) not in ("int", "float")
+    """Strings and flags; every device parameter is a number (``PCMParams`` validates them)."""
+    return not _is_device_knob(name) and _FIELD_KINDS.get(name) not in ("int", "float")
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class Knob:
             )
         if not isinstance(self.values, (list, tuple)) or not self.values:
             raise InputError(f"knob {self.name} needs a list of at least one value, got {self.values!r}")
-        if _is_categorical(self.name) and not _is_device_knob(self.name):
+        if _is_categorical(self.name):
             for v in self.values:  # the design point validates its own field (and names what it takes)
                 try:
                     HICConfig(**{self.name: v})
@@ -102,8 +103,16 @@ class Knob:
 
     @property
     def categorical(self) -> bool:
-        """Values Optuna should treat as categories (strings, device parameters)."""
+        """Values Optuna should treat as categories (strings and flags)."""
         return _is_categorical(self.name)
+
+    @property
+    def log(self) -> bool:
+        """A numeric knob whose values span two decades or more (all positive): searched on a
+        log scale (``device.endurance_cycles`` of 1e6 to 1e9)."""
+        if self.categorical or len(self.values) < 2 or min(self.values) <= 0:
+            return False
+        return max(self.values) / min(self.values) >= 100
 
     @classmethod
     def range(cls, name: str, low: float, high: float, step: float) -> Knob:
@@ -279,10 +288,10 @@ class DesignSpace:
 
     def encode(self, config: HICConfig) -> np.ndarray:
         """The action of a design point (its knobs must be on the grid)."""
-        return np.array([k.index(self._field(config, k.name)) for k in self.knobs], dtype=np.int64)
+        return np.array([k.index(self.field_value(config, k.name)) for k in self.knobs], dtype=np.int64)
 
     @staticmethod
-    def _field(config: HICConfig, name: str):
+    def field_value(config: HICConfig, name: str):
         """A knob's value in a design point (``device.<field>`` reads the device physics)."""
         return getattr(config.pcm, _device_field(name)) if _is_device_knob(name) else getattr(config, name)
 
@@ -300,6 +309,8 @@ class DesignSpace:
                 values[k.name] = k.values[0]
             elif k.categorical:
                 values[k.name] = trial.suggest_categorical(k.name, list(k.values))
+            elif k.log:
+                values[k.name] = _snap_log(k, trial.suggest_float(k.name, *_log_range(k), log=True))
             elif step is not None and _FIELD_KINDS.get(k.name) == "int":
                 values[k.name] = trial.suggest_int(k.name, k.values[0], k.values[-1], step=int(step))
             elif step is not None:
@@ -337,6 +348,19 @@ class DesignSpace:
                 raise InputError(f"knob {name}: expected a list of values or {{low, high, step}}, got {spec!r}")
         fixed = tuple(dict(d.pop("fixed", {})).items())
         return cls(knobs=tuple(knobs) if knobs else _default_knobs(False), fixed=fixed, **d)
+
+
+def _log_range(knob: Knob) -> tuple[float, float]:
+    """The continuous range a log-scale knob is sampled over: its values' range widened by half
+    the first and last gaps (in log), so that each value's cell is as wide as its neighbours'."""
+    logs = np.log(np.asarray(knob.values, dtype=float))
+    return float(np.exp(logs[0] - (logs[1] - logs[0]) / 2)), float(np.exp(logs[-1] + (logs[-1] - logs[-2]) / 2))
+
+
+def _snap_log(knob: Knob, x: float):
+    """The value of a log-scale knob nearest to ``x`` in log."""
+    logs = np.log(np.asarray(knob.values, dtype=float))
+    return knob.values[int(np.argmin(np.abs(logs - np.log(x))))]
 
 
 def point_key(values) -> tuple:
