@@ -300,7 +300,7 @@ def _say_done(study) -> None:
 
 def _export(study, out, all_path, plot) -> None:
     from hicenv.design.pareto import plot_front, write_csv
-    from hicenv_agents.search.optuna_study import pareto_of
+    from hicenv_agents.search.optuna_study import objective_names, pareto_of
 
     if not (out or all_path or plot):
         return
@@ -316,7 +316,7 @@ def _export(study, out, all_path, plot) -> None:
     if all_path:
         write_csv(everything, all_path)
     if plot:
-        plot_front(everything, plot, title=f"study {study.study_name}")
+        plot_front(everything, plot, title=f"study {study.study_name}", objectives=objective_names(study))
 
 
 def _study(args) -> int:
@@ -376,7 +376,7 @@ def _add_pareto(sub) -> None:
 def _pareto(args) -> int:
     import optuna
 
-    from hicenv_agents.search.optuna_study import resolve_storage
+    from hicenv_agents.search.storage import resolve_storage
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     _check_exports(args.out, args.all, args.plot)
@@ -404,6 +404,14 @@ def _add_env_args(p) -> None:
     p.add_argument("--budget", default=None, help="train backend: budget preset (default proxy)")
     p.add_argument("--dataset", default=None, help="train backend: a dataset name or a .npz file")
     p.add_argument("--cache", default=None, help="train backend: result cache file (default: the shared one)")
+    from hicenv.design.objectives import DEFAULT_OBJECTIVES, OBJECTIVES
+
+    p.add_argument(
+        "--objectives",
+        default=None,
+        help=f"comma-separated objectives of the front and its hypervolume, of: {', '.join(OBJECTIVES)} "
+        f"(default {','.join(DEFAULT_OBJECTIVES)})",
+    )
 
 
 def _add_rl(sub) -> None:
@@ -444,11 +452,13 @@ def _rl(args) -> int:
         run = run_rl(
             args.algo, args.timesteps, args.n_envs, args.seed, kw, args.logdir, args.save, args.out, progress=False
         )
+    from hicenv.design.objectives import DEFAULT_OBJECTIVES
     from hicenv.design.pareto import distinct, front
 
     d = run.designs
+    on_front = len(front(d, kw.get("objectives") or DEFAULT_OBJECTIVES))
     print(
-        f"{args.algo}: {len(d)} evaluations of {len(distinct(d))} distinct designs, {len(front(d))} on the "
+        f"{args.algo}: {len(d)} evaluations of {len(distinct(d))} distinct designs, {on_front} on the "
         f"Pareto front, in {run.seconds:.1f} s -> {args.out}"
     )
     return 0

@@ -48,8 +48,9 @@ def flatten(result: Result) -> dict[str, Any]:
     (its name) and ``budget.<field>``, every scalar metric, one column per horizon
     (``accuracy_drift_1y``, ``accuracy_drift_gdc_1y``), ``write_cycles_<part>_<stat>``,
     ``final_train_loss`` and the learning curve as ``curve_train_loss_<i>`` and
-    ``curve_train_accuracy_<i>`` (i = 1 .. CURVE_POINTS). A key a stored result lacks
-    (made by an older hicenv) is left out."""
+    ``curve_train_accuracy_<i>`` (i = 1 .. CURVE_POINTS). A statistic the result does not hold
+    (a surrogate's or a table's answer, the FP32 baseline's write cycles) is None, an empty cell,
+    never a number; a scalar key a stored result lacks (made by an older hicenv) is left out."""
     cfg = dict(result["config"])
     row: dict[str, Any] = {k: v for k, v in cfg.items() if k != "pcm"}
     row.update({f"{DEVICE_PREFIX}{k}": v for k, v in (cfg.get("pcm") or {}).items()})
@@ -63,7 +64,7 @@ def flatten(result: Result) -> dict[str, Any]:
     wc = result.get("write_cycles") or {}
     for part in WRITE_CYCLE_PARTS:
         for stat in ("max", "mean", "p99_9"):
-            row[f"write_cycles_{part}_{stat}"] = (wc.get(part) or {}).get(stat, 0)
+            row[f"write_cycles_{part}_{stat}"] = (wc.get(part) or {}).get(stat)  # unknown: empty, never 0
     losses = result.get("train_loss") or []
     row["final_train_loss"] = losses[-1] if losses else None
     curve = result.get("learning_curve") or {}

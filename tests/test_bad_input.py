@@ -204,8 +204,8 @@ def test_other_commands_refuse_bad_input_in_one_line(args, match, tmp_path, monk
 
 ENV_CASES = [
     ({"backend": "oracle"}, "backend"),
-    ({"backend": "surrogate", "budget": "smoke"}, "budget 'smoke' is for backend 'train'"),
-    ({"backend": "surrogate", "dataset": "cifar10"}, "'cifar10'"),
+    ({"backend": "surrogate", "budget": "smoke"}, "budget='smoke': backend 'surrogate' answers at 'proxy'"),
+    ({"backend": "surrogate", "dataset": "cifar10"}, "dataset='cifar10': backend 'surrogate' answers only"),
     ({"backend": "train", "budget": "huge"}, "unknown budget"),
     ({"backend": "train", "budget": {"lr": float("nan")}}, "lr"),
     ({"backend": "train", "budget": {"epoch": 1}}, "epoch"),

@@ -8,7 +8,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import optuna
 import pytest
 
-from hicenv.design.pareto import OBJECTIVES
+from hicenv.design.objectives import DEFAULT_OBJECTIVES
 from hicenv_agents.search.optuna_study import designs_frame, run_study
 from hicenv_agents.search.studyfile import StudySpec
 
@@ -42,7 +42,7 @@ def test_the_dashboard_shows_named_objectives_per_metric_attributes_and_feasibil
     url, base = served
     study_id = next(s["study_id"] for s in _get(f"{base}/api/studies")["study_summaries"] if s["study_name"] == "dash")
     detail = _get(f"{base}/api/studies/{study_id}")
-    assert detail["objective_names"] == list(OBJECTIVES)  # not "Objective 0/1/2"
+    assert detail["objective_names"] == list(DEFAULT_OBJECTIVES)  # not "Objective 0/1/2"
     attrs = {a["key"]: a["sortable"] for a in detail["union_user_attrs"]}
     for metric in ("horizon_accuracy", "size_ratio", "endurance_fraction", "accuracy", "max_write_cycles"):
         assert attrs.get(metric) is True, metric  # each its own attribute, numeric, so sortable

@@ -2,7 +2,8 @@
 
 import pytest
 
-from hicenv.design.reward import RewardWeights, objectives, reward
+from hicenv.design.objectives import Reading, get_objectives, objective_values
+from hicenv.design.reward import RewardWeights, reward
 
 # A width-2-like point: a quarter of its own width's FP32 size, half the FP32 width-1 size.
 M = {
@@ -35,8 +36,11 @@ def test_terms():
 def test_failed_run_and_objectives():
     failed = {**M, "failed": True, "accuracy_drift": None, "accuracy_drift_gdc": None}
     assert reward(failed, RewardWeights(failed_reward=-2.0), "1y", 1e-3, 1) == -2.0
-    assert objectives(M, "1y") == pytest.approx((0.85, 0.5, 1e-6))
-    assert objectives(M, "1y", compensate=False)[0] == 0.80
-    assert objectives(failed, "1y")[0] == 0.0
+    default = get_objectives()
+    assert objective_values(M, default, Reading("1y")) == pytest.approx((0.85, 0.5, 1e-6))
+    assert objective_values(M, default, Reading("1y", compensate=False))[0] == 0.80
+    assert objective_values(failed, default, Reading("1y"))[0] == 0.0  # dominated, not dropped
+    # train state against the same reference as size: 200 / 2000
+    assert objective_values(M, get_objectives(["train_state_ratio"]), Reading()) == pytest.approx((0.1,))
     with pytest.raises(ValueError, match="size_weight"):
         RewardWeights(size_weight=-1)

@@ -78,11 +78,15 @@ def test_spec_round_trip():
     assert StudySpec.from_dict(s.to_dict()) == s
 
 
-def test_a_surrogate_study_refuses_a_budget_or_dataset_its_bench_was_not_made_with():
-    with pytest.raises(ValueError, match="a budget is for backend = 'train'"):
-        StudySpec(trials=3, budget="smoke")
-    with pytest.raises(ValueError, match="another dataset needs backend = 'train'"):
-        StudySpec(trials=3, dataset="cifar10")
+def test_a_surrogate_study_refuses_a_budget_or_dataset_its_bench_was_not_made_with(tmp_path):
+    from hicenv_agents.search.optuna_study import run_study
+
+    storage = tmp_path / "s.log"
+    with pytest.raises(ValueError, match=r"budget='smoke': backend 'surrogate' answers at 'proxy'"):
+        run_study(StudySpec(trials=3, budget="smoke"), str(storage))
+    with pytest.raises(ValueError, match=r"dataset='cifar10': backend 'surrogate' answers only dataset='embedded'"):
+        run_study(StudySpec(trials=3, dataset="cifar10"), str(storage))
+    assert not storage.exists()  # refused before the study was made
     assert StudySpec(trials=3, budget="proxy").get_budget().name == "proxy"  # the bench's own: accepted
 
 

@@ -10,8 +10,9 @@ from gymnasium.utils.env_checker import check_env
 
 import hicenv  # noqa: F401  (registers the environments)
 import hicenv.errors
+from hicenv.design.backends import SurrogateBackend
 from hicenv.design.space import point_key
-from hicenv.design.surrogate import TARGETS, Surrogate, SurrogateBackend, load_bench
+from hicenv.design.surrogate import TARGETS, Surrogate, load_bench
 from hicenv.design.table import SHIPPED_TABLE
 from hicenv.rows import drift_columns
 from hicenv.sim.config import HICConfig
@@ -151,15 +152,17 @@ def test_a_stored_fit_is_reused_and_a_stale_one_refitted(tmp_path, bench, fitted
         Surrogate(bench.iloc[:-3], fitted=path)
 
 
-@pytest.mark.parametrize(
-    "kwargs, named",
-    [({"budget": "proxy"}, "budget 'proxy' is for backend 'train'"), ({"dataset": "cifar10"}, "'cifar10'")],
-)
-def test_a_budget_or_dataset_the_bench_was_not_made_with_is_refused_not_ignored(fitted, kwargs, named):
+def test_a_budget_or_dataset_the_bench_was_not_made_with_is_refused_not_ignored(fitted):
+    from hicenv.design.space import DesignSpace
+
     # The stand-in bench is the smoke table's: its budget is smoke, its dataset the embedded subset.
-    with pytest.raises(hicenv.errors.InputError, match=named):
-        SurrogateBackend(fitted, **kwargs)
-    assert SurrogateBackend(fitted, budget="smoke", dataset="embedded").budget.name == "smoke"
+    with pytest.raises(hicenv.errors.InputError, match=r"budget='proxy': .* answers at 'smoke'"):
+        SurrogateBackend(fitted, budget="proxy")
+    backend = SurrogateBackend(fitted, budget="smoke")
+    assert backend.budget.name == "smoke"
+    with pytest.raises(hicenv.errors.InputError, match=r"dataset='cifar10': .* only dataset='embedded'"):
+        backend.check_request(DesignSpace(dataset="cifar10"))
+    backend.check_request(DesignSpace(dataset="embedded"))
 
 
 def _knob_rows(space):

@@ -18,9 +18,10 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from hicenv.design.objectives import DEFAULT_OBJECTIVES, hv_points, hv_reference
 from hicenv.design.pareto import front, hypervolume, save_figure, write_csv
 from hicenv.errors import InputError, check_count
-from hicenv_agents.search.rl import ALGOS, HV_REFERENCE, hv_points, hv_reference, run_random, run_rl
+from hicenv_agents.search.rl import ALGOS, run_random, run_rl
 from hicenv_agents.search.studyfile import StudySpec
 
 __all__ = ["AGENTS", "DEFAULT_AGENTS", "compare", "hypervolume_curve", "plot_curves"]
@@ -66,13 +67,15 @@ DEFAULT_AGENTS = ("random", "tpe", "nsga2", "ppo")
 """The agents ``hicenv compare`` runs unless told."""
 
 
-def hypervolume_curve(designs: pd.DataFrame, endurance_bound: float, reference=HV_REFERENCE) -> np.ndarray:
-    """Hypervolume (normalised axes, ``reference``: :func:`~hicenv_agents.search.rl.hv_reference`
-    of the space) of the front of the first k designs."""
+def hypervolume_curve(designs: pd.DataFrame, objectives, space) -> np.ndarray:
+    """Hypervolume (normalised axes and reference of :func:`hicenv.design.objectives.hv_points`
+    and :func:`~hicenv.design.objectives.hv_reference` for ``space``) of the front of the first
+    k designs in ``objectives``."""
+    names, reference = [o.name for o in objectives], hv_reference(objectives, space)
     out = np.zeros(len(designs))
     for k in range(1, len(designs) + 1):
-        fr = front(designs.iloc[:k])
-        out[k - 1] = hypervolume(hv_points(fr, endurance_bound), reference) if len(fr) else 0.0
+        fr = front(designs.iloc[:k], names)
+        out[k - 1] = hypervolume(hv_points(fr, objectives, space), reference) if len(fr) else 0.0
     return out
 
 
@@ -91,10 +94,12 @@ def _optuna_designs(sampler: str, evaluations: int, seed: int, env_kwargs: dict)
         budget=env_kwargs.get("budget"),
         space=_space_dict(env_kwargs),
         noise=1.0,
+        objectives=list(env_kwargs.get("objectives") or DEFAULT_OBJECTIVES),
     )
+    objective = make_objective(spec, cache=env_kwargs.get("cache", "default"))  # refuses before the study is made
     study = create_or_load(spec, optuna.storages.InMemoryStorage())
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study.optimize(make_objective(spec, cache=env_kwargs.get("cache", "default")), n_trials=evaluations)
+    study.optimize(objective, n_trials=evaluations)
     df = designs_frame(study).sort_values("trial").reset_index(drop=True)
     df["agent"] = sampler
     return df
@@ -138,12 +143,10 @@ def compare(
         raise InputError(f"unknown agent(s) {unknown}; agents: {', '.join(AGENTS)}")
     import gymnasium
 
-    env = gymnasium.make("hicenv/HICDesign-v0", **env_kwargs).unwrapped
-    space, answers = env.space, _answers_digest(env)
+    env = gymnasium.make("hicenv/HICDesign-v0", **env_kwargs).unwrapped  # the backend refuses what it cannot answer
+    space, answers, objectives = env.space, _answers_digest(env), env.objectives
     _code_digest()  # read now, before any agent runs
-    bound = space.endurance_budget / space.retrains
-    reference = hv_reference(max(space.values_of("width")))
-    best = best_hypervolume(env, bound, reference, answers)
+    best = best_hypervolume(env, answers)
     stored = _stored_runs(store)
     keys = {(a, s): run_key(a, s, evaluations, env_kwargs, answers) for a in agents for s in seeds}
     hvs = {pair: np.asarray(stored[key]["hypervolume"]) for pair, key in keys.items() if key in stored}
@@ -151,7 +154,7 @@ def compare(
     for (agent, seed), hv in hvs.items():
         say(f"{agent} seed {seed}: hypervolume {hv[-1]:.4f} after {len(hv)} (stored)")
     todo = [pair for pair in keys if pair not in hvs]
-    for (agent, seed), hv, seconds in _runs(todo, evaluations, env_kwargs, bound, reference, workers):
+    for (agent, seed), hv, seconds in _runs(todo, evaluations, env_kwargs, objectives, space, workers):
         _store_run(store, keys[agent, seed], agent, seed, evaluations, hv)
         hvs[agent, seed] = hv
         say(f"{agent} seed {seed}: hypervolume {hv[-1]:.4f} after {len(hv)} (ran, {seconds:.1f} s)")
@@ -169,20 +172,20 @@ def compare(
     return df
 
 
-def _run(agent: str, seed: int, evaluations: int, env_kwargs: dict, bound: float, reference) -> tuple:
+def _run(agent: str, seed: int, evaluations: int, env_kwargs: dict, objectives, space) -> tuple:
     """One agent's run: ((agent, seed), hypervolume curve, seconds)."""
     t0 = time.perf_counter()
     designs = AGENTS[agent](evaluations, seed, env_kwargs)
-    hv = hypervolume_curve(designs.iloc[:evaluations], bound, reference)
+    hv = hypervolume_curve(designs.iloc[:evaluations], objectives, space)
     return (agent, seed), hv, time.perf_counter() - t0
 
 
-def _runs(pairs: list, evaluations: int, env_kwargs: dict, bound: float, reference, workers: int):
+def _runs(pairs: list, evaluations: int, env_kwargs: dict, objectives, space, workers: int):
     """Each (agent, seed) pair's :func:`_run`, in this process or in ``workers`` fresh ones
     (as each ends: the caller stores it at once)."""
     if workers == 1 or len(pairs) <= 1:
         for agent, seed in pairs:
-            yield _run(agent, seed, evaluations, env_kwargs, bound, reference)
+            yield _run(agent, seed, evaluations, env_kwargs, objectives, space)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -192,7 +195,7 @@ def _runs(pairs: list, evaluations: int, env_kwargs: dict, bound: float, referen
     with ProcessPoolExecutor(
         min(workers, len(pairs)), mp_context=context, initializer=_threads, initargs=(threads,)
     ) as pool:
-        jobs = [pool.submit(_run, a, s, evaluations, env_kwargs, bound, reference) for a, s in pairs]
+        jobs = [pool.submit(_run, a, s, evaluations, env_kwargs, objectives, space) for a, s in pairs]
         for job in as_completed(jobs):
             yield job.result()
 
@@ -206,18 +209,18 @@ def _threads(n: int) -> None:
 _BEST: dict[tuple, float | None] = {}
 
 
-def best_hypervolume(env, bound: float, reference, answers: str) -> float | None:
+def best_hypervolume(env, answers: str) -> float | None:
     """The hypervolume of the front of every point of the environment's space, where its
     backend answers them all cheaply (surrogate, table; at most 200,000 points); None for
     live training. An agent's regret is this minus its own. Computed once per process for
     one space and one set of answers (``answers``: :func:`_answers_digest`)."""
-    key = (answers, repr(env.space), env.noise_levels, env.weights.compensate, bound, reference)
+    key = (answers, repr(env.space), env.noise_levels, env.weights.compensate, env.objectives)
     if key not in _BEST:
-        _BEST[key] = _best_hypervolume(env, bound, reference)
+        _BEST[key] = _best_hypervolume(env)
     return _BEST[key]
 
 
-def _best_hypervolume(env, bound: float, reference) -> float | None:
+def _best_hypervolume(env) -> float | None:
     import itertools
 
     from hicenv.design.pareto import design_row
@@ -230,7 +233,9 @@ def _best_hypervolume(env, bound: float, reference) -> float | None:
     for idx in itertools.product(*(range(k) for k in env.space.nvec)):
         metrics, _ = env._backend(env.space.decode(np.array(idx), **context), env.train_seed or 0)
         rows.append(design_row(metrics, env.space.horizon, env.weights.compensate))
-    return hypervolume(hv_points(front(pd.DataFrame(rows)), bound), reference)
+    objectives = env.objectives
+    fr = front(pd.DataFrame(rows), [o.name for o in objectives])
+    return hypervolume(hv_points(fr, objectives, env.space), hv_reference(objectives, env.space))
 
 
 def run_key(agent: str, seed: int, evaluations: int, env_kwargs: dict, answers: str) -> str:

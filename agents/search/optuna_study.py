@@ -1,16 +1,11 @@
-"""Optuna studies over the HIC design space: samplers, storages, objective, workers.
+"""Optuna studies over the HIC design space: the study, its objective, workers and the front.
 
-Reads top to bottom: resolve the storage and sampler, create or load the study
-(its :class:`~hicenv_agents.search.studyfile.StudySpec` travels in the study's user
-attributes, so a worker on another machine needs only the storage URL and the
-name), then optimise. Each finished trial stores its whole designs-table row
-as the user attribute ``row``, so the Pareto export never retrains.
-
-Storages: none (in memory), a journal file (``*.log``/``*.journal``: one machine,
-many processes), ``sqlite:///file.db`` (one machine) and ``postgresql://...``
-(many machines). SQLite and PostgreSQL get heartbeats: a trial whose worker was
-killed is marked failed after the grace period and retried once by another worker
-(``RetryHeartbeatStaleTrialCallback``). The journal storage has no heartbeat in Optuna.
+Reads top to bottom: resolve the storage (:mod:`hicenv_agents.search.storage`) and the
+sampler, create or load the study (its :class:`~hicenv_agents.search.studyfile.StudySpec`
+travels in the study's user attributes, so a worker on another machine needs only the
+storage URL and the name), then optimise. Each finished trial stores its designs-table
+row as user attributes, one per column (``hicenv_row`` marks it; a study made by an older
+hicenv keeps the row in one ``row`` attribute), so the Pareto export never retrains.
 """
 
 from __future__ import annotations
@@ -27,109 +22,29 @@ from dataclasses import replace
 from functools import partial
 
 import optuna
-from optuna.exceptions import ExperimentalWarning
-from optuna.storages import RetryHeartbeatStaleTrialCallback
 
-from hicenv.design.backends import make_backend
-from hicenv.design.pareto import OBJECTIVES, design_row, distinct, front
-from hicenv.design.reward import objectives, reward
+from hicenv.design.backends import backend_options, cache_option, make_backend
+from hicenv.design.objectives import DEFAULT_OBJECTIVES, Reading, objective_values
+from hicenv.design.pareto import design_row, distinct, front
+from hicenv.design.reward import reward
 from hicenv.errors import InputError, check_count
 from hicenv.sim.fingerprint import sim_fingerprint
 from hicenv_agents import sigint
-from hicenv_agents.search.journal import repair_journal
 from hicenv_agents.search.samplers import make_pruner, make_sampler
+from hicenv_agents.search.storage import redact, resolve_storage
 from hicenv_agents.search.studyfile import StudySpec
 
 __all__ = [
-    "resolve_storage",
     "create_or_load",
     "make_objective",
     "run_study",
     "run_worker",
     "designs_frame",
-    "HEARTBEAT_S",
-    "GRACE_S",
+    "objective_names",
+    "pareto_of",
 ]
 
-HEARTBEAT_S = int(os.environ.get("HICENV_HEARTBEAT_S", 5))
-"""Seconds between a running trial's heartbeats (RDB storages; ``$HICENV_HEARTBEAT_S``)."""
-GRACE_S = int(os.environ.get("HICENV_GRACE_S", 20))
-"""Seconds without a heartbeat after which a running trial counts as failed (``$HICENV_GRACE_S``)."""
 _SPEC_ATTR = "hicenv_spec"
-
-
-def resolve_storage(url: str | None, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S, must_exist: bool = False):
-    """None or "memory" -> in memory; a .log/.journal path -> journal file; sqlite:// or
-    postgresql:// -> RDB storage with heartbeats and one retry of a killed worker's trial.
-    ``must_exist`` (reading a study: ``pareto``, ``worker``): a journal or SQLite file
-    that is not there is an error, not a new empty storage."""
-    if url is None or url == "memory":
-        return optuna.storages.InMemoryStorage()
-    local = url if "://" not in url else url[len("sqlite:///") :] if url.startswith("sqlite:///") else None
-    if must_exist and local is not None and not os.path.isfile(local):
-        raise InputError(f"no study storage at {local} (a study is created by hicenv study)")
-    if url.endswith((".log", ".journal")) and "://" not in url:
-        from optuna.storages.journal import JournalFileBackend
-
-        try:
-            os.makedirs(os.path.dirname(os.path.abspath(url)), exist_ok=True)
-            if os.path.isdir(url):
-                raise IsADirectoryError(21, "is a folder")
-            repair_journal(url)  # a torn record from a crash must not make the study unreadable
-            return optuna.storages.JournalStorage(JournalFileBackend(url))
-        except OSError as e:
-            raise InputError(f"cannot use journal file {url}: {e.strerror or e}") from None
-    if url.startswith(("sqlite://", "postgresql", "mysql")):
-        return _rdb_storage(url, heartbeat_s, grace_s)
-    hint = " (postgresql://, not postgres://)" if url.startswith("postgres://") else ""
-    raise InputError(
-        f"unknown storage {_redact(url)!r}{hint}: give a .log/.journal file, sqlite:///FILE or postgresql://..."
-    )
-
-
-def _rdb_storage(url: str, heartbeat_s: int, grace_s: int, attempts: int = 5):
-    """An RDB storage with heartbeats. Two processes opening one new database race on its
-    schema (one sees "already exists" or a duplicate version row): such an error is retried."""
-    for attempt in range(attempts):
-        try:
-            with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.8
-                warnings.simplefilter("ignore", ExperimentalWarning)
-                return optuna.storages.RDBStorage(
-                    url,
-                    heartbeat_interval=heartbeat_s,
-                    grace_period=grace_s,
-                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
-                    engine_kwargs={"pool_pre_ping": True},
-                )
-        except Exception as e:  # sqlalchemy's connection errors, missing drivers
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            racing = any(m in first for m in ("already exists", "UNIQUE constraint", "duplicate key", "locked"))
-            if racing and attempt < attempts - 1:
-                time.sleep(0.2 * (attempt + 1))
-                continue
-            raise InputError(f"cannot open storage {_redact(url)}: {_redact_text(first, url)}") from None
-
-
-def _passwords(url: str) -> list[str]:
-    from urllib.parse import parse_qsl, urlsplit
-
-    try:
-        parts = urlsplit(url)
-        found = [parts.password] if parts.password else []
-    except ValueError:
-        return []
-    return found + [v for k, v in parse_qsl(parts.query) if k.lower() in ("password", "pwd") and v]
-
-
-def _redact(url: str) -> str:
-    """The URL without its passwords (in the credentials or a ``password=`` query), for messages."""
-    return _redact_text(url, url)
-
-
-def _redact_text(text: str, url: str) -> str:
-    for secret in _passwords(url):
-        text = text.replace(secret, "***")
-    return text
 
 
 def _feasible(trial: optuna.trial.FrozenTrial) -> bool:
@@ -138,7 +53,12 @@ def _feasible(trial: optuna.trial.FrozenTrial) -> bool:
 
 
 def _directions(spec: StudySpec) -> list[str]:
-    return ["maximize", "minimize", "minimize"] if spec.mode == "multi" else ["maximize"]
+    return [o.direction for o in spec.get_objectives()] if spec.mode == "multi" else ["maximize"]
+
+
+def _metric_names(spec: StudySpec) -> list[str]:
+    """The study's value names (optuna-dashboard's axes): the objectives, or ``reward``."""
+    return [o.name for o in spec.get_objectives()] if spec.mode == "multi" else ["reward"]
 
 
 def create_or_load(spec: StudySpec, storage, study_name: str | None = None) -> optuna.Study:
@@ -153,9 +73,11 @@ def create_or_load(spec: StudySpec, storage, study_name: str | None = None) -> o
     if existing is not None:
         stored = existing.user_attrs.get(_SPEC_ATTR)
         dirs = [d.name.lower() for d in existing.directions]
-        if dirs != _directions(spec):
+        names = _metric_names(StudySpec.from_dict(stored)) if stored is not None else None
+        if dirs != _directions(spec) or (names is not None and names != _metric_names(spec)):
             raise InputError(
-                f"study {name!r} exists with objectives {dirs}, not {_directions(spec)}; pick another --study-name"
+                f"study {name!r} exists with objectives {names or dirs}, not {_metric_names(spec)}; "
+                "pick another --study-name"
             )
         if stored is not None and StudySpec.from_dict(stored).design_space() != spec.design_space():
             raise InputError(f"study {name!r} exists with another design space; pick another --study-name")
@@ -185,7 +107,7 @@ def create_or_load(spec: StudySpec, storage, study_name: str | None = None) -> o
     study.set_user_attr("sim_fingerprint", sim_fingerprint())
     with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard reads
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study.set_metric_names(list(OBJECTIVES) if spec.mode == "multi" else ["reward"])
+        study.set_metric_names(_metric_names(spec))
     if spec.include_fp32:
         _enqueue_baselines(study, spec)
     if spec.sampler == "grid":
@@ -261,20 +183,26 @@ def _report_and_prune(trial: optuna.Trial, epoch: int, m: dict) -> None:
 
 
 def make_objective(spec: StudySpec, device: str | None = None, cache="default") -> Callable:
-    """The function Optuna calls per trial: suggest, evaluate (cached), record, return."""
+    """The function Optuna calls per trial: suggest, evaluate (cached), record, return.
+    Its backend refuses, here and before any study is made, a request it cannot answer."""
     space = spec.design_space()
     weights = spec.reward_weights()
+    objectives = spec.get_objectives() if spec.mode == "multi" else ()
+    names = [o.name for o in spec.get_objectives()]
     backend = make_backend(
         spec.backend,
         budget=spec.budget,
-        dataset=space.dataset,
         table=spec.table,
         bench=spec.bench,
-        cache=cache,
+        cache=cache_option(cache),
         device=device,
+        **({"dataset": space.dataset} if "dataset" in backend_options(spec.backend) else {}),
     )
+    backend.check_request(space, spec.budget, objectives, what=f"study {spec.name!r}")
     if spec.include_fp32:  # enqueued when the study is made: refuse now a baseline the backend cannot answer
         _check_baselines(space, backend)
+    how = Reading(space.horizon, weights.compensate)
+    snapped = any(k.log for k in space.knobs)
 
     def objective(trial: optuna.Trial):
         if spec.sampler == "grid" and "fixed_params" not in trial.storage.get_trial_system_attrs(trial._trial_id):
@@ -286,6 +214,8 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
         config = space.suggest(trial, **context)
         if trial.user_attrs.get("fp32"):
             config = replace(config, fp32=True)
+        if snapped:  # the point's values, where a parameter is the continuous draw a value was snapped from
+            trial.set_user_attr(POINT_ATTR, {n: space.field_value(config, n) for n in space.names})
         earlier = _earlier_trial(trial)
         if earlier is not None:  # a re-proposal: the study holds its result (same point, same seed)
             _record(trial, {**_row(earlier), "trial": trial.number}, next(iter(earlier.constraints.values()), 0.0))
@@ -294,11 +224,13 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
         on_epoch = None if spec.pruner == "none" or backend.name != "train" else partial(_report_and_prune, trial)
         with _INTERRUPTS.evaluating():
             metrics, _ = backend(config, spec.train_seed, on_epoch)
-        row = design_row(metrics, space.horizon, weights.compensate, trial=trial.number, study=trial.study.study_name)
+        row = design_row(
+            metrics, space.horizon, weights.compensate, names, trial=trial.number, study=trial.study.study_name
+        )
         wear = float(metrics["endurance_fraction"]) * space.retrains
         _record(trial, row, wear / space.endurance_budget - 1.0)
         if spec.mode == "multi":
-            return objectives(metrics, space.horizon, weights.compensate)
+            return objective_values(metrics, objectives, how)
         return reward(metrics, weights, space.horizon, space.endurance_budget, space.retrains)
 
     return objective
@@ -309,9 +241,15 @@ REPEAT_ATTR = "repeat_of"
 answered from that one (nothing is evaluated) and does not count towards ``trials``."""
 
 
+POINT_ATTR = "hicenv_point"
+"""Trial user attribute, in a space with log-scale knobs: the design point's knob values (such
+a knob's parameter is the continuous draw its value was snapped from)."""
+
+
 def point_of(trial) -> tuple:
-    """The design point a trial evaluated: its parameters, and whether it is the FP32 baseline."""
-    return (*sorted(trial.params.items()), bool(trial.user_attrs.get("fp32")))
+    """The design point a trial evaluated: its knob values, and whether it is the FP32 baseline."""
+    values = trial.user_attrs.get(POINT_ATTR) or trial.params
+    return (*sorted(values.items()), bool(trial.user_attrs.get("fp32")))
 
 
 def front_size(study: optuna.Study) -> int:
@@ -609,15 +547,15 @@ def run_worker(
     """Join an existing study from another process or machine and evaluate ``trials`` design
     points new to the study (a re-proposed point is answered from the study and does not
     count; on a grid, ``trials`` trials), stopping early as :func:`run_study` does."""
-    if device is None:
-        device = _pinned_device()
     check_count(trials, "--trials")
     storage = resolve_storage(storage_url, must_exist=True)
     try:
         probe = optuna.load_study(study_name=study_name, storage=storage)
     except KeyError:
-        raise InputError(f"no study {study_name!r} in {_redact(storage_url)}; create it with hicenv study") from None
+        raise InputError(f"no study {study_name!r} in {redact(storage_url)}; create it with hicenv study") from None
     spec = load_spec(probe)
+    if device is None and spec.backend == "train":
+        device = _pinned_device()
     # Each worker seeds its sampler apart, or two workers would propose the same points.
     sampler = make_sampler(
         spec.sampler, _resume_seed(spec.seed + os.getpid(), len(probe.trials)), space=spec.design_space()
@@ -639,6 +577,16 @@ def _pinned_device() -> str | None:
     return f"cuda:{index}"
 
 
+def objective_names(study: optuna.Study) -> list[str]:
+    """The objectives a stored study's front is of (a study made before objectives were
+    chosen: the default ones)."""
+    return (
+        [o.name for o in load_spec(study).get_objectives()]
+        if _SPEC_ATTR in study.user_attrs
+        else list(DEFAULT_OBJECTIVES)
+    )
+
+
 def pareto_of(study: optuna.Study):
     """(front, all designs) of a stored study; an empty study is an error. The front is
     Optuna's own (``study.best_trials``: non-dominated among the feasible trials) as
@@ -647,11 +595,12 @@ def pareto_of(study: optuna.Study):
     df = designs_frame(study)
     if df.empty:
         raise InputError(f"study {study.study_name!r} has no finished trials: no front to export")
+    names = objective_names(study)
     best = {t.number for t in study.best_trials} if len(study.directions) > 1 else set()
     if best:
         ok = df["trial"].isin(best)
         if "failed" in df:
             ok &= ~df["failed"].astype(bool)
-        return distinct(df[ok]).sort_values(OBJECTIVES[1]).reset_index(drop=True), df
+        return distinct(df[ok], names).sort_values(names[min(1, len(names) - 1)]).reset_index(drop=True), df
     feasible = df[df["feasible"]] if "feasible" in df else df
-    return front(feasible if len(feasible) else df, OBJECTIVES), df
+    return front(feasible if len(feasible) else df, names), df

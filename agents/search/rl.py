@@ -6,8 +6,9 @@ design), DQN on ``hicenv/HICDesignSeq-v0`` (one knob per step). Several
 environments run in ``SubprocVecEnv`` worker processes that share the machine's
 result cache, so no point is trained twice. Every evaluated design is written to
 a CSV with the same columns as a study's export (one Pareto tool serves both), and
-TensorBoard gets ``design/*``, ``hw/*`` and ``search/*`` curves against the number
-of evaluated designs.
+TensorBoard gets ``design/<objective>`` (each of the env's ``objectives``), ``design/reward``
+and ``search/*`` curves against the number of evaluated designs (SB3's own curves are
+stepped by timestep; for DQN a design is several timesteps).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ import numpy as np
 import pandas as pd
 
 import hicenv  # noqa: F401  (registers the environments)
+from hicenv.design.objectives import hv_points, hv_reference
 from hicenv.design.pareto import design_row, hypervolume, write_csv
 from hicenv.errors import InputError, check_count, check_seed
 
-__all__ = ["RLRun", "run_rl", "run_random", "ALGOS", "HV_REFERENCE", "hv_reference", "hv_points"]
+__all__ = ["RLRun", "run_rl", "run_random", "ALGOS"]
 
 
 @dataclass(frozen=True)
@@ -86,40 +88,17 @@ class RLRun:
     extra: dict = field(default_factory=dict)
 
 
-def hv_reference(max_width: float = 2.0) -> tuple[float, float, float]:
-    """Hypervolume reference in the normalised minimisation form of :func:`hv_points`:
-    accuracy 0; a size that bounds every point of a space whose widest network has
-    ``max_width`` (FP32 at width w is at most w^2 the width-1 reference, convolutions
-    growing as w^2 and the digital first and last layers as w; 1.125 w^2 leaves room);
-    wear at the endurance budget."""
-    return (0.0, 1.125 * max_width**2, 1.0)
-
-
-HV_REFERENCE = hv_reference(2.0)
-"""The reference of the default space (widths up to 2: the FP32 width-2 model is 3.99x)."""
-
-
-def hv_points(df: pd.DataFrame, endurance_bound: float) -> np.ndarray:
-    """Designs as (-accuracy, size ratio, endurance fraction / bound): every axis of order one,
-    so a hypervolume weighs them alike (raw endurance fractions are about 1e-7)."""
-    return np.c_[
-        -df["horizon_accuracy"].to_numpy(float),
-        df["size_ratio"].to_numpy(float),
-        df["endurance_fraction"].to_numpy(float) / endurance_bound,
-    ]
-
-
 class _Recorder:
     """Turns the info of finished episodes into designs-table rows and TensorBoard points.
 
     The front is kept incrementally (each new design is compared with the front
     only), so recording stays O(front) per design over thousands of steps."""
 
-    def __init__(self, agent: str, space) -> None:
+    def __init__(self, agent: str, space, objectives) -> None:
         self.agent, self.horizon, self.rows = agent, space.horizon, []
-        self.bound = space.endurance_budget / space.retrains
-        self.reference = hv_reference(max(space.values_of("width")))
-        self.front = np.empty((0, 3))
+        self.space, self.objectives = space, tuple(objectives)
+        self.reference = hv_reference(self.objectives, space)
+        self.front = np.empty((0, len(self.objectives)))
         self.writer = None
 
     def log_to(self, run_dir: str | None) -> None:
@@ -142,6 +121,7 @@ class _Recorder:
         row = design_row(
             info,
             self.horizon,
+            objectives=[o.name for o in self.objectives],
             agent=self.agent,
             evaluation=len(self.rows),
             env_steps=env_steps,
@@ -149,13 +129,12 @@ class _Recorder:
         )
         self.rows.append(row)
         if not row.get("failed"):
-            self._update_front(hv_points(pd.DataFrame([row]), self.bound)[0])
+            self._update_front(hv_points(pd.DataFrame([row]), self.objectives, self.space)[0])
         if self.writer is not None:
-            n = len(self.rows)
-            self.writer.add_scalar("design/horizon_accuracy", row["horizon_accuracy"], n)
-            self.writer.add_scalar("design/size_ratio", row["size_ratio"], n)
+            n = len(self.rows)  # stepped by evaluated design (SB3's own curves are stepped by timestep)
+            for o in self.objectives:
+                self.writer.add_scalar(f"design/{o.name}", row[o.name], n)
             self.writer.add_scalar("design/reward", row["reward"], n)
-            self.writer.add_scalar("hw/endurance_fraction", row["endurance_fraction"], n)
             if n % 10 == 0:
                 self.writer.add_scalar("search/hypervolume", hypervolume(self.front, self.reference), n)
                 self.writer.add_scalar("search/front_size", len(self.front), n)
@@ -195,7 +174,7 @@ def run_rl(
     env_kwargs = dict(env_kwargs or {})
     probe = gymnasium.make(env_id, **env_kwargs).unwrapped  # validates the kwargs here, not in a worker
     space = probe.space
-    recorder = _Recorder(algo, space)
+    recorder = _Recorder(algo, space, probe.objectives)
 
     # Environments: worker processes share the SQLite result cache.
     vec_cls = SubprocVecEnv if n_envs > 1 else DummyVecEnv
@@ -249,7 +228,7 @@ def run_random(
     check_seed(seed)
     env = gymnasium.make("hicenv/HICDesign-v0", **dict(env_kwargs or {}))
     space = env.unwrapped.space
-    recorder = _Recorder("random", space)
+    recorder = _Recorder("random", space, env.unwrapped.objectives)
     recorder.log_to(_new_run_dir(logdir, "random") if logdir else None)
     env.action_space.seed(seed)
     t0 = time.perf_counter()
@@ -280,6 +259,8 @@ def env_kwargs_from(args: Any) -> dict:
     """Environment kwargs from CLI arguments (backend and its options); an option for
     another backend is refused rather than ignored."""
     kw: dict = {"backend": args.backend}
+    if getattr(args, "objectives", None):
+        kw["objectives"] = [o.strip() for o in args.objectives.split(",")]
     for option, backend in _BACKEND_OPTIONS.items():
         value = getattr(args, option, None)
         if value is None:

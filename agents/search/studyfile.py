@@ -6,9 +6,11 @@ Keys (all optional but ``trials``; unknown keys are an error)::
     trials = 20               # distinct design points the study holds after this run (re-proposals are free)
     sampler = "tpe"           # tpe, nsga2, gp, random, grid
     seed = 0                  # sampler seed
-    mode = "multi"            # multi: (accuracy, size, wear); reward: the env's scalar
+    mode = "multi"            # multi: the objectives below; reward: the env's scalar
+    objectives = ["horizon_accuracy", "size_ratio", "endurance_fraction"]  # multi: registered objectives
     pruner = "none"           # reward mode only: none, median, halving
-    backend = "surrogate"     # surrogate (HIC-Bench's, the default), train (the simulator) or table (lookup)
+    backend = "surrogate"     # surrogate (HIC-Bench's, the default), train (the simulator) or table (lookup);
+                              # a setting the backend holds at another value is refused before the study starts
     table = "..."             # lookup table (table backend; default: the shipped smoke table, for tests)
     bench = "..."             # compiled HIC-Bench (surrogate backend; default: the shipped one)
     budget = "proxy"          # train backend: budget preset, or a table of Budget fields (default proxy)
@@ -41,9 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from hicenv.design.backends import BACKENDS
+from hicenv.design.objectives import DEFAULT_OBJECTIVES, Objective, get_objectives
 from hicenv.design.reward import RewardWeights
 from hicenv.design.space import DesignSpace
-from hicenv.design.surrogate import BENCH_DATASET
 from hicenv.errors import InputError, check_seed
 from hicenv.sim.config import check_known_fields
 from hicenv.sim.trainer import Budget, get_budget
@@ -57,7 +59,7 @@ else:  # pragma: no cover
 __all__ = ["StudySpec", "load_study_file", "MODES"]
 
 MODES = ("multi", "reward")
-"""``multi``: (accuracy, size, wear) objectives; ``reward``: the environment's scalar."""
+"""``multi``: the study's ``objectives`` (default accuracy, size, wear); ``reward``: the environment's scalar."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class StudySpec:
     sampler: str = "tpe"
     seed: int = 0
     mode: str = "multi"
+    objectives: list = field(default_factory=lambda: list(DEFAULT_OBJECTIVES))
     pruner: str = "none"
     backend: str = "surrogate"
     table: str | None = None
@@ -122,20 +125,7 @@ class StudySpec:
         self.design_space()
         self.reward_weights()
         self.get_budget()
-        if self.backend == "surrogate" and self.dataset != BENCH_DATASET:
-            raise InputError(
-                f"dataset = {self.dataset!r}: the surrogate answers for its bench's dataset "
-                f"({BENCH_DATASET!r}); another dataset needs backend = 'train'"
-            )
-        if self.backend == "surrogate" and self.budget is not None:
-            from hicenv.design.surrogate import load_bench
-
-            made = load_bench(self.bench)["budget"].iloc[0]
-            need(
-                self.get_budget() == get_budget(made),
-                f"budget = {self.budget!r}: the surrogate answers at its bench's budget ({made!r}); "
-                "a budget is for backend = 'train'",
-            )
+        self.get_objectives()
 
     def design_space(self) -> DesignSpace:
         """The space searched: the [space] table, or in table mode the part of the
@@ -152,6 +142,12 @@ class StudySpec:
             if not noise_knob and self.noise not in levels:
                 raise InputError(f"noise = {self.noise} is not in the lookup table (levels {list(levels)})")
         return space
+
+    def get_objectives(self) -> tuple[Objective, ...]:
+        """The registered objectives of a multi-objective study (``objectives``, in order)."""
+        if not isinstance(self.objectives, (list, tuple)):
+            raise InputError(f"objectives must be a list of names, got {self.objectives!r}")
+        return get_objectives(list(self.objectives))
 
     def reward_weights(self) -> RewardWeights:
         check_known_fields(RewardWeights, self.reward)

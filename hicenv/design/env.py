@@ -17,8 +17,9 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
-from hicenv.design.backends import BACKENDS, make_backend
+from hicenv.design.backends import backend_options, cache_option, make_backend
 from hicenv.design.cache import MACHINE_KEYS
+from hicenv.design.objectives import Reading, get_objectives, objective_values
 from hicenv.design.reward import RewardWeights, reward
 from hicenv.design.space import DesignSpace
 from hicenv.errors import InputError, check_seed
@@ -37,6 +38,7 @@ _INFO_KEYS = (
     "config",
     "action",
     "reward",
+    "objectives",
 )
 """The keys of every step's final ``info``, whatever the backend: a metric the backend does
 not hold (a table's learning curve, the surrogate's write cycles per part) is None."""
@@ -69,14 +71,13 @@ class _DesignBase(gym.Env):
         cache: Any = "default",
         device: PCMParams | dict | None = None,
         torch_device: str | None = None,
+        objectives: Sequence[str] | None = None,
         render_mode: str | None = None,
     ) -> None:
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise InputError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.render_mode = render_mode
         self._last_info: dict = {}
-        if backend not in BACKENDS:
-            raise InputError(f"backend must be one of {', '.join(repr(b) for b in BACKENDS)}, got {backend!r}")
         if isinstance(device, str):
             raise InputError(
                 f"device= is the PCM device model (PCMParams or a dict of its fields), got {device!r}; "
@@ -84,16 +85,10 @@ class _DesignBase(gym.Env):
             )
         space = self._space(space, dataset, endurance_budget, device, retrains, horizon)
         self.backend = backend
-        self._backend = make_backend(
-            backend,
-            budget=budget,
-            dataset=space.dataset,
-            data_root=data_root,
-            table=table,
-            bench=bench,
-            cache=cache,
-            device=torch_device,
-        )
+        self._backend = make_backend(backend, **self._backend_options(backend, space, locals()))
+        self.objectives = get_objectives(objectives)
+        # Before any work: a setting the backend holds at another value is refused, not answered.
+        self._backend.check_request(space, budget, self.objectives)
         self.table = getattr(self._backend, "table", None)
         self.budget = self._backend.budget
         # The action space is what the backend covers (a table: its grid, narrowed by fixed fields).
@@ -124,6 +119,23 @@ class _DesignBase(gym.Env):
         self._noise = None
         self._done = True
         self.last_evaluation: dict = {}
+
+    @staticmethod
+    def _backend_options(backend: str, space: DesignSpace, given: dict) -> dict:
+        """The kwargs meant for the backend, as given: a backend refuses an option it does not
+        take (``table=`` with the surrogate), so only those set reach it. The train backend
+        gets the space's dataset; ``cache=None`` (no cache) is passed as ``"none"``."""
+        options = {
+            "budget": given["budget"],
+            "data_root": given["data_root"],
+            "table": given["table"],
+            "bench": given["bench"],
+            "device": given["torch_device"],
+            "cache": cache_option(given["cache"]),
+        }
+        if "dataset" in backend_options(backend):
+            options["dataset"] = space.dataset
+        return options
 
     def _space(self, space, dataset, endurance_budget, device, retrains, horizon) -> DesignSpace:
         """The space as given (a dict is read), with the settings passed as keywords."""
@@ -181,7 +193,14 @@ class _DesignBase(gym.Env):
         }
         r = reward(metrics, self.weights, self.space.horizon, self.space.endurance_budget, self.space.retrains)
         info = dict.fromkeys(_INFO_KEYS)  # one schema for every backend
-        info.update(metrics, config=config.to_dict(), action=np.asarray(action).tolist(), reward=r)
+        values = objective_values(metrics, self.objectives, Reading(self.space.horizon, self.weights.compensate))
+        info.update(
+            metrics,
+            config=config.to_dict(),
+            action=np.asarray(action).tolist(),
+            reward=r,
+            objectives={o.name: v for o, v in zip(self.objectives, values)},
+        )
         info["failed"] = bool(metrics.get("failed", False))
         self._last_info = info
         return float(r), info
@@ -267,7 +286,7 @@ class HICDesignEnv(_DesignBase):
 
     ## Rewards
 
-    ``accuracy(horizon) - size_weight * size_ratio - memory_weight * acc_bits_total/size_ref
+    ``accuracy(horizon) - size_weight * size_ratio - memory_weight * train_state_bits/size_ref
     - endurance_weight * max(0, endurance_fraction * retrains / endurance_budget - 1)``;
     accuracy at the drift horizon, with global drift compensation when ``compensate``;
     ``size_ratio`` is the model size over ``size_ref``, the FP32 network at width 1
@@ -309,6 +328,7 @@ class HICDesignEnv(_DesignBase):
     | cache | path, "default" or None | ``"default"`` | shared SQLite result cache |
     | device | PCMParams or dict | ``PCMParams()`` | device physics (``docs/hic.md``); fields by name |
     | torch_device | str | None | torch device (cuda if available) |
+    | objectives | list of str | accuracy, size, wear | registered objectives, in ``info["objectives"]`` |
     | render_mode | str or None | None | ``"ansi"``: ``render()`` returns the last design and its metrics as text |
 
     >>> import gymnasium, hicenv
@@ -330,6 +350,21 @@ class HICDesignEnv(_DesignBase):
     every backend: a metric the backend does not hold is None (a table and the
     surrogate hold no learning curve and no per-part write cycles; ``surrogate_std``,
     each target's predictive standard deviation, is the surrogate's alone).
+    ``info["objectives"]`` holds the value of each of ``objectives`` (by name), for
+    multi-objective agents; the reward is the scalar above either way.
+
+    ## What a backend answers
+
+    A backend answers only what it was made for. At ``make``, every setting the request
+    fixes (the space's fixed fields and defaults, ``device=`` physics, ``dataset``,
+    ``budget``, ``objectives``) is held against the backend's declaration
+    (``hicenv.design.backends.base``): the surrogate and a table vary their knobs and hold
+    every other setting at the value their data were made at (device model ``pcm``,
+    stochastic rounding, the nominal PCM physics, their budget and dataset), so
+    ``space=DesignSpace.default().fix("device_model", "ideal")`` or
+    ``device={"nu_mu_max": 0.5}`` there raises ``InputError`` naming the setting, the value
+    asked and the value held; ``backend="train"`` answers everything. The device's
+    endurance is exact everywhere (it only divides the write count).
 
     ## Version History
 

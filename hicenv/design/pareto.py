@@ -1,8 +1,8 @@
 """Pareto fronts of evaluated design points: dominance, hypervolume, CSV and plot.
 
-Objectives follow :func:`hicenv.design.reward.objectives`: maximise accuracy at the drift
-horizon, minimise model size relative to FP32, minimise the endurance fraction.
-Internally everything is minimised (accuracy negated).
+Objectives are the registered ones (:data:`hicenv.design.objectives.OBJECTIVES`, by
+name; default accuracy at the drift horizon, model size relative to FP32, endurance
+fraction). Internally everything is minimised (maximised objectives negated).
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hicenv.design.objectives import DEFAULT_OBJECTIVES, Reading, get_objectives, objective_values, to_min
+
 __all__ = [
-    "OBJECTIVES",
+    "DEFAULT_OBJECTIVES",
     "non_dominated",
     "hypervolume",
     "front",
@@ -27,14 +29,9 @@ __all__ = [
     "save_figure",
 ]
 
-OBJECTIVES = ("horizon_accuracy", "size_ratio", "endurance_fraction")
-"""Objective columns of a designs table: maximise, minimise, minimise."""
-_SIGN = np.array([-1.0, 1.0, 1.0])  # to minimisation
 
-
-def _as_min(values: np.ndarray) -> np.ndarray:
-    v = np.asarray(values, dtype=float)
-    return v * _SIGN[: v.shape[1]]
+def _as_min(values: np.ndarray, objectives: Sequence[str]) -> np.ndarray:
+    return to_min(values, get_objectives(list(objectives)))
 
 
 def non_dominated(values: np.ndarray) -> np.ndarray:
@@ -79,7 +76,7 @@ def design_columns(designs: pd.DataFrame) -> list[str]:
     return [c for c in designs.columns if c in names or c.startswith(DEVICE_PREFIX)]
 
 
-def distinct(designs: pd.DataFrame, objectives: Sequence[str] = OBJECTIVES) -> pd.DataFrame:
+def distinct(designs: pd.DataFrame, objectives: Sequence[str] = DEFAULT_OBJECTIVES) -> pd.DataFrame:
     """One row per distinct design point, in order of first evaluation: its first row, with
     ``objectives`` averaged over its evaluations, ``evaluations`` (how many rows it had),
     ``seeds`` (how many distinct training seeds, where there is a ``seed`` column) and
@@ -104,9 +101,10 @@ def distinct(designs: pd.DataFrame, objectives: Sequence[str] = OBJECTIVES) -> p
     return out.reset_index(drop=True)
 
 
-def front(designs: pd.DataFrame, objectives: Sequence[str] = OBJECTIVES) -> pd.DataFrame:
+def front(designs: pd.DataFrame, objectives: Sequence[str] = DEFAULT_OBJECTIVES) -> pd.DataFrame:
     """The distinct design points of ``designs`` (:func:`distinct`) that are Pareto-optimal in
-    ``objectives`` (failed rows dropped), by increasing ``objectives[1]``."""
+    ``objectives`` (failed rows dropped, and rows where one is unknown), by increasing
+    ``objectives[1]`` (the only one, for one objective)."""
     df = designs
     if "failed" in df.columns:
         df = df[~df["failed"].astype(bool)]
@@ -114,8 +112,8 @@ def front(designs: pd.DataFrame, objectives: Sequence[str] = OBJECTIVES) -> pd.D
     if df.empty:
         return df
     df = distinct(df, objectives)
-    mask = non_dominated(_as_min(df[list(objectives)].to_numpy()))
-    return df[mask].sort_values(list(objectives)[1]).reset_index(drop=True)
+    mask = non_dominated(_as_min(df[list(objectives)].to_numpy(), objectives))
+    return df[mask].sort_values(list(objectives)[min(1, len(objectives) - 1)]).reset_index(drop=True)
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -125,44 +123,44 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     return write_table(df, path, any_suffix_csv=True)
 
 
-def plot_front(designs: pd.DataFrame, path: str | os.PathLike, title: str = "") -> Path:
-    """Accuracy against model size, coloured by endurance fraction; the front as a line."""
+def plot_front(
+    designs: pd.DataFrame, path: str | os.PathLike, title: str = "", objectives: Sequence[str] = DEFAULT_OBJECTIVES
+) -> Path:
+    """The first maximised objective against the first minimised one (accuracy against model
+    size by default), coloured by a third objective if there is one; the front as circles,
+    and its envelope in the two plotted objectives as a line."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    objs = get_objectives(list(objectives))
+    y = next((o for o in objs if o.direction == "maximize"), objs[0])
+    x = next((o for o in objs if o is not y), y)
+    colour = next((o for o in objs if o not in (x, y)), None)
     ok = designs[~designs["failed"].astype(bool)] if "failed" in designs.columns else designs
-    fr = front(designs)
+    fr = front(designs, [o.name for o in objs])
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
-    sc = ax.scatter(
-        ok["size_ratio"],
-        ok["horizon_accuracy"],
-        c=ok["endurance_fraction"],
-        cmap="viridis",
-        s=28,
-        alpha=0.8,
-        edgecolors="none",
-    )
-    if len(fr):  # circles: the three-objective front; line: its accuracy-size envelope
+    style = dict(cmap="viridis", c=ok[colour.name]) if colour is not None else dict(color="tab:blue")
+    sc = ax.scatter(ok[x.name], ok[y.name], s=28, alpha=0.8, edgecolors="none", **style)
+    if len(fr):
         ax.scatter(
-            fr["size_ratio"],
-            fr["horizon_accuracy"],
+            fr[x.name],
+            fr[y.name],
             facecolors="none",
             edgecolors="crimson",
             s=60,
-            label="Pareto front (3 objectives)",
+            label=f"Pareto front ({len(objs)} objective{'s' if len(objs) > 1 else ''})",
         )
-        f2 = front(fr, OBJECTIVES[:2]).sort_values("size_ratio")
-        ax.step(f2["size_ratio"], f2["horizon_accuracy"], where="post", color="crimson", lw=1.2)
+        f2 = front(fr, [y.name, x.name] if x is not y else [y.name]).sort_values(x.name)
+        ax.step(f2[x.name], f2[y.name], where="post", color="crimson", lw=1.2)
     fp32 = ok[ok["fp32"].astype(bool)] if "fp32" in ok.columns else ok.iloc[:0]
     if len(fp32):
-        ax.scatter(
-            fp32["size_ratio"], fp32["horizon_accuracy"], marker="*", s=140, color="black", label="FP32 baseline"
-        )
-    fig.colorbar(sc, ax=ax, label="endurance fraction (most-cycled device)")
-    ax.set_xlabel("inference model size / FP32 size")
-    ax.set_ylabel("accuracy at the drift horizon")
+        ax.scatter(fp32[x.name], fp32[y.name], marker="*", s=140, color="black", label="FP32 baseline")
+    if colour is not None:
+        fig.colorbar(sc, ax=ax, label=colour.label)
+    ax.set_xlabel(x.label)
+    ax.set_ylabel(y.label)
     ax.set_title(title or "HIC design points")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
@@ -181,18 +179,21 @@ def save_figure(fig, path: str | os.PathLike) -> Path:
     return path
 
 
-def design_row(metrics: dict, horizon: str, compensate: bool = True, **extra) -> dict:
-    """One evaluated design as a row of a designs table: knobs, objectives, every metric, ``extra``
-    (trial number, study name, agent). Studies and RL agents write the same columns."""
-    from hicenv.design.reward import objectives
+def design_row(
+    metrics: dict, horizon: str, compensate: bool = True, objectives: Sequence[str] = DEFAULT_OBJECTIVES, **extra
+) -> dict:
+    """One evaluated design as a row of a designs table: ``extra`` (trial number, study name,
+    agent), a column for each of ``objectives`` and of the default ones, the horizon, then every
+    metric (:func:`hicenv.rows.flatten`; a metric the backend does not know is empty, never a
+    number). Studies and RL agents write the same columns."""
     from hicenv.rows import flatten
 
-    acc, size, frac = objectives(metrics, horizon, compensate)
+    objs = get_objectives(list(dict.fromkeys([*objectives, *DEFAULT_OBJECTIVES])))
+    values = objective_values(metrics, objs, Reading(horizon, compensate))
+    flat = flatten(metrics)
     return {
         **extra,
-        "horizon_accuracy": acc,
-        "size_ratio": size,
-        "endurance_fraction": frac,
+        **{o.name: v for o, v in zip(objs, values)},
         "horizon": horizon,
-        **{k: v for k, v in flatten(metrics).items() if k not in ("size_ratio", "endurance_fraction")},
+        **{k: v for k, v in flat.items() if k not in {o.name for o in objs}},
     }

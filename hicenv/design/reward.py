@@ -10,6 +10,7 @@ device's wear to the stated lifetime. Sizes are relative to one fixed reference,
 the FP32 network at width 1 (:func:`hicenv.sim.metrics.reference_size_bits`), so a
 wider network costs more: width trades against bits. A failed (diverged) run gets
 ``failed_reward``. Every weight is a ``gymnasium.make`` kwarg of the environment.
+The multi-objective searches' objectives are registered in :mod:`hicenv.design.objectives`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 from hicenv.errors import InputError
 
-__all__ = ["RewardWeights", "reward", "objectives", "horizon_accuracy", "wear"]
+__all__ = ["RewardWeights", "reward", "horizon_accuracy", "wear"]
 
 
 @dataclass(frozen=True)
@@ -76,10 +77,3 @@ def reward(metrics: dict, weights: RewardWeights, horizon: str, endurance_budget
         - weights.memory_weight * metrics["train_state_bits"] / ref
         - weights.endurance_weight * excess
     )
-
-
-def objectives(metrics: dict, horizon: str, compensate: bool = True) -> tuple[float, float, float]:
-    """(accuracy at the horizon, model size relative to the FP32 width-1 model, endurance fraction); a failed
-    run scores accuracy 0 so that it is dominated rather than dropped."""
-    acc = horizon_accuracy(metrics, horizon, compensate)
-    return (0.0 if acc is None else acc, float(metrics["size_ratio"]), float(metrics["endurance_fraction"]))

@@ -14,42 +14,33 @@ mean and a standard deviation:
   horizon with and without compensation, and log10(1 + the most-written device's
   write cycles); seeds of one point are averaged first.
 
-Sizes are computed, not learned (:func:`hicenv.sim.metrics.model_size` on the meta
-device), and so is the endurance fraction from the predicted cycles. The FP32
-baseline is interpolated in width between the bench's FP32 rows. A query outside
-the range the bench covers is refused, naming the knob and the range.
-
-:class:`SurrogateBackend` precomputes every point of the space it is asked to
-cover (one batched prediction), so a step is a dictionary lookup.
+The FP32 baseline is interpolated in width between the bench's FP32 rows. A query
+outside the range the bench covers is refused, naming the knob and the range. The
+backend over it (:mod:`hicenv.design.backends.surrogate`) computes sizes exactly and
+says which settings the bench holds.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from hicenv.design.backend import Backend
-from hicenv.design.space import KNOBS, DesignSpace, point_key
+from hicenv.design.space import KNOBS
 from hicenv.errors import InputError
 from hicenv.output import read_table
 from hicenv.rows import drift_columns
-from hicenv.sim.config import HICConfig
-from hicenv.sim.result import HORIZONS_S
 
 __all__ = [
     "SHIPPED_BENCH",
     "TARGETS",
     "FEATURES",
     "Surrogate",
-    "SurrogateBackend",
     "load_bench",
     "bench_digest",
-    "meta_network",
 ]
 
 SHIPPED_BENCH = Path(__file__).parents[1] / "_data" / "bench.csv"
@@ -154,6 +145,8 @@ class Surrogate:
             raise InputError(f"bench {self.source} has {len(self.points)} HIC points; the surrogate needs 8 or more")
         self.fp32 = _per_point(df[fp32]).sort_values("width") if fp32.any() else None
         self.budget = df["budget"].iloc[0]
+        self.rows = df
+        """The bench's successful rows, as loaded (the backend reads the settings they were made at)."""
         self.ranges = {k: self._range(k) for k in KNOBS}
         x = _features(self.points)
         self._mu, self._sd = x.mean(0), x.std(0) + 1e-12
@@ -306,144 +299,3 @@ def _fitted_theta(fitted, digest: str, bench) -> dict:
 
 def _shown(covered) -> str:
     return ", ".join(covered) if isinstance(covered[0], str) else f"{covered[0]:g} to {covered[1]:g}"
-
-
-@cache
-def _sizes(width: float, fp32: bool, msb: int, lsb: int, acc: int, encoding: str) -> dict:
-    """Model size and device counts, computed on the meta device (ResNet-32, one input
-    channel, 10 classes: the embedded Fashion-MNIST the bench trains on)."""
-    from hicenv.sim.metrics import model_size
-
-    config = HICConfig(msb_bits=msb, lsb_bits=lsb, acc_bits=acc, width=width, fp32=fp32, lsb_encoding=encoding)
-    net, hic_names = meta_network(width)
-    return model_size(net, hic_names, config, _reference_bits())
-
-
-@cache
-def _reference_bits() -> int:
-    """The size reference of the bench's network, computed once (it builds a ResNet-32:
-    36 ms, which every step paid before)."""
-    from hicenv.sim.metrics import reference_size_bits
-
-    return reference_size_bits(32, 1, 10)
-
-
-@cache
-def meta_network(width: float, depth: int = 32):
-    """ResNet-``depth`` at ``width`` (one input channel, 10 classes: the bench's) on the meta
-    device, shapes only, and its HIC layers; built once per width and depth in a process."""
-    import torch
-
-    from hicenv.sim.model import ResNet, hic_layer_names
-
-    with torch.device("meta"):
-        net = ResNet(depth, width, 1, 10)
-    return net, hic_layer_names(net)
-
-
-def _knob_row(config: HICConfig) -> dict:
-    """A design point's bench knobs (:data:`KNOBS`, in order): one row of the surrogate's input."""
-    return {k: getattr(config, k) for k in KNOBS}
-
-
-class SurrogateBackend(Backend):
-    """The bench's surrogate as a backend (``backend="surrogate"``; ``bench=`` a compiled
-    bench file or DataFrame, default the shipped one). Answers carry ``surrogate_std``:
-    each target's predictive standard deviation."""
-
-    name = "surrogate"
-
-    def __init__(self, bench=None, budget=None, dataset: str | None = None, **_) -> None:
-        from hicenv.sim.trainer import BUDGETS, get_budget
-
-        self.surrogate = bench if isinstance(bench, Surrogate) else _loaded(bench)
-        self.budget = BUDGETS.get(self.surrogate.budget)  # the bench's fidelity (the observation reads it)
-        if budget is not None and get_budget(budget) != self.budget:
-            raise InputError(
-                f"the surrogate answers at its bench's budget ({self.surrogate.budget!r}); "
-                f"budget {get_budget(budget).name!r} is for backend 'train'"
-            )
-        if dataset not in (None, BENCH_DATASET):
-            raise InputError(
-                f"the surrogate answers for the dataset its bench was trained on ({BENCH_DATASET!r}), "
-                f"not {dataset!r}: use backend 'train'"
-            )
-        self._answers = self.surrogate.memo
-
-    def check(self, config: HICConfig) -> None:
-        if config.fp32:
-            self.surrogate.predict_fp32(config.width)  # the FP32 rows' widths
-        else:
-            self.surrogate.check(pd.DataFrame([_knob_row(config)]))
-
-    def covered(self, space: DesignSpace, exact: bool) -> tuple[DesignSpace, tuple | None]:
-        other = [n for n in space.names if n not in KNOBS]
-        if other:
-            raise InputError(f"the surrogate answers the knobs {list(KNOBS)}, not {other}: use the train backend")
-        points = pd.DataFrame([_knob_row(c) for c in space.points()])
-        if len(points) <= 100_000:  # one batched prediction: every step is then a lookup
-            self._remember(points[[point_key(p) not in self._answers for p in points.itertuples(index=False)]])
-        else:
-            self.surrogate.check(points)
-        return space, None
-
-    def prepare(self, space: DesignSpace, noise_levels: tuple[float, ...]) -> None:
-        """Predict every point of ``space`` at each noise level now (one batch a level), so
-        that an env's every step, whatever its episode's noise, is a lookup."""
-        if not space.searches_noise:
-            for level in noise_levels:
-                self.covered(space.fix("noise", float(level)), exact=True)
-
-    def _remember(self, points: pd.DataFrame) -> None:
-        if points.empty:
-            return
-        mean, sd = self.surrogate.predict(points)
-        for i, key in enumerate(points.itertuples(index=False)):
-            self._answers[point_key(key)] = (mean[i], sd[i])
-
-    def __call__(self, config: HICConfig, seed: int, on_epoch=None) -> tuple[dict, str]:
-        if config.fp32:
-            mean, sd = self.surrogate.predict_fp32(config.width), np.full(len(TARGETS), np.nan)
-        else:
-            row = _knob_row(config)
-            key = point_key(row.values())
-            if key not in self._answers:
-                self._remember(pd.DataFrame([row]))
-            mean, sd = self._answers[key]
-        return self._metrics(config, mean, sd), "surrogate"
-
-    def _metrics(self, config: HICConfig, mean: np.ndarray, sd: np.ndarray) -> dict:
-        pred = dict(zip(TARGETS, mean))
-        acc = {t: float(np.clip(pred[t], 0.0, 1.0)) for t in TARGETS if t != "log_max_write_cycles"}
-        cycles = 0 if config.fp32 else max(0, round(10 ** pred["log_max_write_cycles"] - 1))
-        m = dict(
-            _sizes(config.width, config.fp32, config.msb_bits, config.lsb_bits, config.acc_bits, config.lsb_encoding)
-        )
-        m.update(
-            accuracy=acc["accuracy"],
-            accuracy_drift={h: acc[f"accuracy_drift_{h}"] for h in HORIZONS_S},
-            accuracy_drift_gdc={h: acc[f"accuracy_drift_gdc_{h}"] for h in HORIZONS_S},
-            max_write_cycles=cycles,
-            endurance_fraction=cycles / config.pcm.endurance_cycles,
-            failed=False,
-            failure_reason=None,
-            config=config.to_dict(),
-            budget={"name": f"surrogate of {self.surrogate.budget}"},
-            surrogate_std={t: float(s) for t, s in zip(TARGETS, sd)},
-        )
-        return m
-
-
-def _loaded(bench) -> Surrogate:
-    """A surrogate of ``bench``; one per file (path and modification) in a process, so that
-    every env, study and agent run on the shipped bench shares one fit."""
-    if isinstance(bench, pd.DataFrame):
-        return Surrogate(bench)
-    path = Path(SHIPPED_BENCH if bench is None else bench)
-    stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.is_file() else None
-    return _loaded_file(None if bench is None else str(path.resolve()), stamp)
-
-
-@cache
-def _loaded_file(path: str | None, stamp) -> Surrogate:
-    return Surrogate(path)

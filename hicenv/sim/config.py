@@ -46,7 +46,11 @@ class HICConfig:
     width: float = 1.0
     """Width multiplier of ResNet-32: 16/32/64 channels times it (16 * width whole)."""
     noise: float = 1.0
-    """Device-noise scale on programming and read noise (0 ideal, 1 nominal PCM)."""
+    """Scale of the programming noise and the 1/f read noise (0 none, 1 nominal PCM).
+
+    It does not scale drift: the drift exponents keep their mean and their device-to-device
+    spread at every ``noise``, so at 0 a year of drift still costs accuracy without
+    compensation. The ideal device (exact, no drift, no noise) is ``device_model="ideal"``."""
     fp32: bool = False
     """Train the same network digitally in float 32: the baseline, no devices."""
     rounding: str = "stochastic"
