@@ -22,3 +22,48 @@ def fashion_dir(tmp_path):
     write_idx(tmp_path / "t10k-images-idx3-ubyte", rng.integers(0, 256, (20, 28, 28)), gz=False)
     write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.arange(20) % 10, gz=False)
     return tmp_path
+
+
+def run_cli(*args, cwd=None, env=None, timeout=None):
+    """``hicenv ARGS`` in this process, as :func:`subprocess.run` would report it (returncode,
+    stdout, stderr): the CLI's ``main`` with its streams captured, warnings printed to its
+    stderr as a fresh process would, ``cwd`` and ``env`` set for the call only. About 2 s of
+    imports cheaper than a subprocess; a test of what needs a process (``python -m``, Ctrl-C,
+    exit codes of the interpreter) starts one instead. ``timeout`` is accepted and unused."""
+    import contextlib
+    import io
+    import os
+    import subprocess
+    import sys
+    import traceback
+    import warnings
+
+    from hicenv_agents.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old_cwd, old_env = os.getcwd(), dict(os.environ)
+    argv = [str(a) for a in args]
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        if env is not None:
+            os.environ.clear()
+            os.environ.update(env)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = lambda m, c, f, n, file=None, line=None: sys.stderr.write(
+                warnings.formatwarning(m, c, f, n, line)
+            )
+            try:
+                code = main(argv)
+            except SystemExit as e:  # argparse: --help, bad flags
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            except Exception:  # a bug: the traceback a process would print, status 1
+                traceback.print_exc()
+                code = 1
+    finally:
+        os.chdir(old_cwd)
+        if env is not None:
+            os.environ.clear()
+            os.environ.update(old_env)
+    return subprocess.CompletedProcess(["hicenv", *argv], code, out.getvalue(), err.getvalue())

@@ -1,4 +1,4 @@
-"""The command line, run as a user runs it: in a subprocess."""
+"""The command line, run as a user runs it: its main() in-process, and in a subprocess where a process matters."""
 
 import json
 import os
@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import run_cli
 
 from hicenv.sim.result import Result
 
@@ -14,10 +15,9 @@ KEYS = list(Result.__annotations__)  # every documented key (hicenv.sim.result)
 
 
 def hicenv(*args, timeout=300):
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    return subprocess.run(
-        [sys.executable, "-m", "hicenv_agents.cli", *args], capture_output=True, text=True, timeout=timeout, env=env
-    )
+    """The command in this process (tests/conftest.py's run_cli); what needs a process of its
+    own (``python -m``, the installed script, Ctrl-C) starts one below."""
+    return run_cli(*args)
 
 
 @pytest.mark.slow

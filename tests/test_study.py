@@ -8,6 +8,7 @@ import sys
 import optuna
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 TABLE_STUDY = """
 name = "tbl"
@@ -20,13 +21,9 @@ noise = 1.0
 
 
 def hicenv(*args, timeout=600, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "hicenv_agents.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-    )
+    """The command in this process (tests/conftest.py's run_cli): 2 s of imports cheaper than
+    a subprocess; the tests of Ctrl-C and of concurrent workers start processes of their own."""
+    return run_cli(*args, cwd=cwd)
 
 
 def assert_mutually_non_dominated(df):
