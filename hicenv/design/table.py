@@ -1,11 +1,13 @@
-"""Tables of evaluated design points, and the lookup backend that answers from one.
+"""Tables of evaluated design points, looked up by their knobs.
 
-A table has one row per evaluation: the knobs (``msb_bits``, ``lsb_bits``,
-``acc_bits``, ``width``, ``noise``, ``fp32``), the scalar metrics, and one
+A table has one row per evaluation: the knobs (:data:`~hicenv.design.space.KNOBS`:
+``msb_bits``, ``lsb_bits``, ``acc_bits``, ``width``, ``lsb_encoding``, ``noise``), ``fp32``,
+every other setting it was made at (one value each: the table backend,
+:mod:`hicenv.design.backends.table`, holds them), the scalar metrics, and one
 column per drift horizon (``accuracy_drift_1y``, ``accuracy_drift_gdc_1y``, ...).
 The cache exports one (:meth:`hicenv.design.cache.ResultCache.export`); the package ships
 one made with the ``smoke`` budget over a coarse grid (``hicenv table``
-regenerates it, and a larger one is made the same way on a GPU). The lookup
+regenerates it, and a larger one is made the same way on a GPU). The table
 backend answers from such a table the way tabular NAS benchmarks do: thousands
 of environment steps in seconds.
 """

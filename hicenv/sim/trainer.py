@@ -2,7 +2,7 @@
 
 :func:`evaluate` trains ResNet (HIC or the FP32 baseline) on one dataset with one
 :class:`Budget`, then reads the trained devices at the drift horizons of
-:data:`hicenv.sim.devices.HORIZONS_S`, with and without global drift compensation.
+:data:`hicenv.sim.result.HORIZONS_S`, with and without global drift compensation.
 A diverging run returns metrics with ``failed=True`` instead of raising, so a
 search never dies of one bad point.
 """
@@ -142,8 +142,9 @@ BUDGETS: dict[str, Budget] = {
         # points its accuracy rank-correlated with a 60k-image x 2-epoch run at Spearman
         # 0.69 and 0.87 on the seeds it was chosen on (0, 1), where lr 0.05 gave 0.38 and
         # 0.76, but at 0.44 on the held-out seed 2; on the search's objective (accuracy
-        # after a year, compensated) at 0.88 +- 0.05 over the three. 2 CPU cores: FP32
-        # 48 s, HIC 4/4/8 61 s; seed 0: FP32 81.1%, HIC 4/4/8 77.3%.
+        # after a year, compensated) at 0.88 +- 0.05 over the three. 2 Intel Xeon cores:
+        # FP32 24 s, HIC 4/4/8 30 s; seed 0: FP32 80.1%, HIC 4/4/8 78.7%
+        # (benchmarks/results/proxy-xeon-2026-11-29/).
         name="proxy",
         train_images=7500,
         epochs=1,
