@@ -220,7 +220,6 @@ ENV_CASES = [
     ({"endurance_budget": 0.0}, "endurance_budget"),
     ({"retrains": 0}, "retrains"),
     ({"horizon": "2y"}, "horizon"),
-    ({"render_mode": "human"}, "render_mode"),
     ({"device": "cuda"}, "torch device is torch_device"),
     ({"device": {"endurance_cycles": 0}}, "endurance_cycles"),
     ({"device": {"colour": 1}}, "colour"),

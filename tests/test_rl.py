@@ -157,3 +157,23 @@ def test_rl_export_says_how_many_distinct_designs_it_holds(tmp_path):
     d = pd.read_csv(out)
     distinct = len(d.drop_duplicates(["msb_bits", "lsb_bits", "acc_bits", "width", "noise", "lsb_encoding"]))
     assert distinct < 300 and f"300 evaluations of {distinct} distinct designs" in p.stdout
+
+
+def test_sb3s_own_entry_points_take_the_env_id_unedited():
+    # PPO("MlpPolicy", id) and make_vec_env(id) ask for render_mode="rgb_array" and fall back
+    # only on TypeError: the env must not refuse a mode it lacks (Gymnasium warns instead).
+    import warnings
+
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    import hicenv  # noqa: F401
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Gymnasium's warning about the render mode
+        PPO("MlpPolicy", "hicenv/HICDesign-v0", n_steps=64, batch_size=32, n_epochs=1, seed=0, device="cpu").learn(128)
+        venv = make_vec_env("hicenv/HICDesign-v0", n_envs=2, seed=0)
+        venv.reset()
+        _, rewards, dones, _ = venv.step([venv.action_space.sample(), venv.action_space.sample()])
+        venv.close()
+    assert dones.all() and len(rewards) == 2

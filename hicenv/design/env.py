@@ -74,9 +74,14 @@ class _DesignBase(gym.Env):
         objectives: Sequence[str] | None = None,
         render_mode: str | None = None,
     ) -> None:
-        if render_mode not in (None, *self.metadata["render_modes"]):
-            raise InputError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
-        self.render_mode = render_mode
+        if render_mode is not None and not isinstance(render_mode, str):
+            raise InputError(
+                f"render_mode must be None or a mode name ({self.metadata['render_modes']}), got {render_mode!r}"
+            )
+        # A mode the env lacks is Gymnasium's to warn about (gymnasium.make does), not an error:
+        # SB3's PPO("MlpPolicy", id) and make_vec_env ask for "rgb_array" and fall back only on
+        # TypeError. Such a mode is dropped: render_mode is None and render() draws nothing.
+        self.render_mode = render_mode if render_mode in self.metadata["render_modes"] else None
         self._last_info: dict = {}
         if isinstance(device, str):
             raise InputError(
