@@ -28,10 +28,11 @@ import torch
 from steps import hic_over_fp32, machine, worker_scaling
 
 import hicenv
+from hicenv.sim.budget import Budget
 from hicenv.sim.config import HICConfig
 from hicenv.sim.devices.pcm import PCMParams, program, read, read_noise_q, sigma_prog
 from hicenv.sim.hybrid import HybridWeights
-from hicenv.sim.trainer import Budget, evaluate
+from hicenv.sim.trainer import evaluate
 
 
 def hand_sequence(device: str, sparse: bool) -> dict:

@@ -14,9 +14,10 @@ import time
 
 import torch
 
+from hicenv.sim.budget import Budget
 from hicenv.sim.config import HICConfig
 from hicenv.sim.data import Batches, load_dataset
-from hicenv.sim.trainer import Budget, build, graph_model, train_step, use_channels_last
+from hicenv.sim.trainer import build, graph_model, train_step, use_channels_last
 
 FP32 = HICConfig(fp32=True)
 HIC = HICConfig(msb_bits=4, lsb_bits=4, acc_bits=8)

@@ -23,8 +23,8 @@ __all__ = [
 _LAZY = {
     "HICConfig": "hicenv.sim.config",
     "PCMParams": "hicenv.sim.devices",
-    "Budget": "hicenv.sim.trainer",
-    "BUDGETS": "hicenv.sim.trainer",
+    "Budget": "hicenv.sim.budget",
+    "BUDGETS": "hicenv.sim.budget",
     "evaluate": "hicenv.sim.trainer",
     "load_dataset": "hicenv.sim.data",
     "DesignSpace": "hicenv.design.space",

@@ -9,8 +9,9 @@ import pytest
 
 from hicenv.design.surrogate import Surrogate
 from hicenv.errors import InputError
+from hicenv.sim.budget import Budget
 from hicenv.sim.data import load_dataset
-from hicenv.sim.trainer import Budget, evaluate
+from hicenv.sim.trainer import evaluate
 from hicenv_agents.experiments import bench
 from hicenv_agents.experiments.bench_report import coverage, results_frame, write_report
 from hicenv_agents.experiments.runner import load_results, task_key

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from hicenv.design.cache import ResultCache, cache_key, cached_evaluate
+from hicenv.sim.budget import Budget
 from hicenv.sim.config import HICConfig
-from hicenv.sim.trainer import Budget
 
 TINY = Budget(name="tiny", train_images=64, epochs=1, test_images=32, drift_test_images=16, batch_size=32, depth=8)
 

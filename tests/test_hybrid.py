@@ -338,3 +338,25 @@ def test_differential_pair_dense_and_sparse_agree_and_doubles_devices():
     assert a.ml_sets.shape == (2 * 2000,)
     # code + accumulator + 2 conductances + 3 bit counters + 2 x 2 pair counters
     assert a.state_bytes_per_weight() == 2 + 2 + 2 * 4 + 3 * 2 + 2 * 2 * 2
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_pulse_totals_split_binary_sets_from_resets_by_hand(sparse):
+    # msb 2 + lsb 1: delta = 2 * 1.0 / 4 = 0.5, codes q = [2, 1, -1] = M * 2 + L with
+    # M = [1, 0, -1] (bits 01, 00, 11) and L = [0, 1, 1].
+    hw = make([1.0, 0.5, -0.5], msb_bits=2, lsb_bits=1, acc_bits=32)
+    hw.sparse_transfer = sparse
+    assert hw.q.tolist() == [2, 1, -1]
+    hw._transfer(torch.tensor([0.0, 1.0, 1.0]))
+    # q 1 -> 2: M 00 -> 01 (one SET), L 1 -> 0 (a RESET); q -1 -> 0: M 11 -> 00 (two RESETs), L 1 -> 0.
+    assert hw.q.tolist() == [2, 2, 0]
+    assert int(hw.binary_sets) == 1 and int(hw.binary_resets) == 2 and int(hw.transfers) == 2
+    now = hw.wear_now()
+    assert (now["binary_set"], now["binary_reset"]) == (1, 2)
+    assert (now["multilevel_reset"], now["multilevel_partial_set"]) == (2, 0)
+    assert now["max"] == 1 and now["binary_max"] == 1 and now["multilevel_resets_max"] == 1
+    # 3 weights x (2 binary + 1 multi-level) devices; 3 binary flips and 2 RESETs in all
+    assert now["mean"] == pytest.approx(5 / 9)
+    # a zero transfer changes nothing
+    hw._transfer(torch.zeros(3))
+    assert hw.wear_now() == now

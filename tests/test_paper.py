@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hicenv.sim.trainer import Budget
+from hicenv.sim.budget import Budget
 from hicenv_agents.experiments import paper
 from hicenv_agents.experiments.paper_claims import ReportError
 from hicenv_agents.experiments.paper_report import write_report

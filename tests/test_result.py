@@ -8,12 +8,13 @@ import torch
 
 from hicenv.fielddocs import field_docs
 from hicenv.rows import drift_columns, flatten
+from hicenv.sim.budget import Budget
 from hicenv.sim.config import HICConfig
 from hicenv.sim.data import load_dataset
 from hicenv.sim.devices import DEVICE_MODELS, DeviceModel, device_model
 from hicenv.sim.devices.params import PCMParams
 from hicenv.sim.result import CURVE_POINTS, Result
-from hicenv.sim.trainer import Budget, evaluate
+from hicenv.sim.trainer import evaluate
 
 TINY = Budget(name="tiny", train_images=256, epochs=1, test_images=128, drift_test_images=64, batch_size=32, depth=8)
 

@@ -5,10 +5,11 @@ import math
 import numpy as np
 import pytest
 
+from hicenv.sim.budget import BUDGETS, Budget, get_budget
 from hicenv.sim.config import HICConfig
 from hicenv.sim.data import Dataset, load_dataset
 from hicenv.sim.result import Result
-from hicenv.sim.trainer import BUDGETS, Budget, evaluate, get_budget
+from hicenv.sim.trainer import evaluate
 
 TINY = Budget(name="tiny", train_images=256, epochs=1, test_images=128, drift_test_images=64, batch_size=32, depth=8)
 REQUIRED = list(Result.__annotations__)  # every documented key (hicenv.sim.result)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hicenv.errors import InputError
-from hicenv.sim.trainer import BUDGETS, Budget
+from hicenv.sim.budget import BUDGETS, Budget
 from hicenv_agents.experiments.paper import LONG_BUDGETS
 from hicenv_agents.experiments.runner import run_tasks
 

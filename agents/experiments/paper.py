@@ -26,7 +26,7 @@ import os
 import sys
 
 from hicenv.errors import InputError, check_count
-from hicenv.sim.trainer import BUDGETS, Budget
+from hicenv.sim.budget import BUDGETS, Budget
 from hicenv_agents.experiments.runner import load_results, run_tasks, task_key
 
 __all__ = [

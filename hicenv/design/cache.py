@@ -108,8 +108,8 @@ def normalised_config(config: dict) -> dict:
 
 
 def normalised_budget(budget: dict) -> dict:
-    """A budget's fields that differ from :class:`~hicenv.sim.trainer.Budget`'s defaults."""
-    from hicenv.sim.trainer import Budget
+    """A budget's fields that differ from :class:`~hicenv.sim.budget.Budget`'s defaults."""
+    from hicenv.sim.budget import Budget
 
     return _differing(budget, _defaults(Budget))
 
@@ -279,8 +279,9 @@ def cached_evaluate(config, budget, seed: int, dataset, cache: ResultCache | Non
     ``dataset`` is a name or a loaded :class:`hicenv.sim.data.Dataset`; its content
     fingerprint keys the cache (a name is loaded first).
     """
+    from hicenv.sim.budget import get_budget
     from hicenv.sim.data import Dataset, load_dataset
-    from hicenv.sim.trainer import evaluate, get_budget
+    from hicenv.sim.trainer import evaluate
 
     budget = get_budget(budget)
     if cache is not None:

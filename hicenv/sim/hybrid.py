@@ -144,6 +144,11 @@ class HybridWeights:
         # Transfer on the k != 0 subset (CPU) or over all weights (CUDA): see _transfer.
         self.sparse_transfer = device.type == "cpu"
         self.saturations = torch.zeros((), device=device, dtype=torch.int64)
+        # Totals by pulse kind, for energy: binary SETs (0 -> 1) and RESETs (1 -> 0), and
+        # transfers (weights whose code changed in an update).
+        self.binary_sets = torch.zeros((), device=device, dtype=torch.int64)
+        self.binary_resets = torch.zeros((), device=device, dtype=torch.int64)
+        self.transfers = torch.zeros((), device=device, dtype=torch.int64)
         self._shifts = torch.arange(config.msb_bits, device=device, dtype=torch.int32).unsqueeze(1)
 
         self.flat = torch.empty(n, device=device, dtype=torch.float32)
@@ -291,7 +296,13 @@ class HybridWeights:
         sets, resets, g = (t.view(self.pairs, -1) for t in (self.ml_sets, self.ml_resets, self.g))
         sets[:, sel] += d_new > d_old
         resets[:, sel] += d_new < d_old
-        self.msb_flips[:, sel] += self._bits(m_old.to(torch.int32) ^ m_new.to(torch.int32)).to(self.msb_flips.dtype)
+        m_new_int = m_new.to(torch.int32)
+        flips = self._bits(m_old.to(torch.int32) ^ m_new_int)
+        self.msb_flips[:, sel] += flips.to(self.msb_flips.dtype)
+        n_sets = (flips & self._bits(m_new_int)).sum()
+        self.binary_sets += n_sets
+        self.binary_resets += flips.sum() - n_sets
+        self.transfers += (q_new != q_old).sum()
         reprog = self.device_model.program(d_new / self.top, self.gen)
         g[:, sel] = torch.where(d_new != d_old, reprog, g[:, sel])
         self.q[sel] = q_new.to(self.q.dtype)
@@ -358,6 +369,48 @@ class HybridWeights:
             "multilevel": self.ml_resets + self.ml_sets,
         }
 
+    WEAR_KEYS = (
+        "max",
+        "mean",
+        "binary_max",
+        "multilevel_max",
+        "multilevel_resets_max",
+        "multilevel_partial_sets_max",
+        "binary_set",
+        "binary_reset",
+        "multilevel_reset",
+        "multilevel_partial_set",
+        "transfers",
+    )
+    """What :meth:`wear_now` reports: per-device extremes and the mean over every device,
+    then totals by pulse kind over all devices, then transfers."""
+
+    @torch.no_grad()
+    def wear_now(self) -> dict[str, float]:
+        """Programming events so far, in one host read (:data:`WEAR_KEYS`): the most-written
+        device (all, binary, multi-level and its two parts), the mean over every device, and
+        the total pulses by kind (binary SET and RESET, multi-level RESET and partial SET)."""
+        b, resets, sets = self.msb_flips.long(), self.ml_resets.long(), self.ml_sets.long()
+        ml = resets + sets
+        n_devices = b.numel() + ml.numel()
+        values = torch.stack(
+            [
+                torch.maximum(b.max(), ml.max()),
+                b.sum() + ml.sum(),  # divided into the mean below, in float64 on the host
+                b.max(),
+                ml.max(),
+                resets.max(),
+                sets.max(),
+                self.binary_sets,
+                self.binary_resets,
+                resets.sum(),
+                sets.sum(),
+                self.transfers,
+            ]
+        ).tolist()
+        values[1] /= n_devices
+        return dict(zip(self.WEAR_KEYS, values))
+
     def saturated_codes(self) -> int:
         """Weights whose code sits at either end of its range now."""
         q = self.q.float()
@@ -369,5 +422,5 @@ class HybridWeights:
         Drift exponents are not state during training: they are drawn per evaluation
         (:meth:`sample_drift_state`, 4 + 12 * msb_bits bytes per weight while it lasts).
         """
-        tensors = [self.q, self.chi, self.g, self.msb_flips, self.ml_sets, self.ml_resets]
+        tensors = [self.q, self.chi, self.g, self.msb_flips, self.ml_sets, self.ml_resets]  # totals: scalars
         return sum(t.numel() * t.element_size() for t in tensors) / self.n

@@ -65,6 +65,18 @@ class Result(TypedDict):
     ``multilevel_partial_sets`` (each ``max``, ``mean``, ``p99_9``), ``per_layer``, and
     ``binary_distribution`` / ``multilevel_distribution`` (quantiles p50-p99.9 and ``hist_log2``:
     devices written 0, 1, 2-3, 4-7, ... times); null for the FP32 baseline."""
+    wear_curve: dict[str, list[float]] | None
+    """Programming events at the learning curve's checkpoints: ``steps``; the most-written
+    device ``max`` (and ``binary_max``, ``multilevel_max``, ``multilevel_resets_max``,
+    ``multilevel_partial_sets_max``) and the ``mean`` over every device; the totals over all
+    devices ``binary_set``, ``binary_reset``, ``multilevel_reset``, ``multilevel_partial_set``
+    and ``transfers`` (weights whose code changed, summed over updates). What wear projections
+    fit; null for the FP32 baseline."""
+    pulses: dict[str, int] | None
+    """Pulses of the whole run by kind, summed over devices: ``binary_set``, ``binary_reset``,
+    ``multilevel_reset``, ``multilevel_partial_set``; ``transfers``; ``accumulator_updates``
+    (accumulator read-modify-writes: every weight's, every update). The counts energy is made
+    of; null for the FP32 baseline."""
     max_write_cycles: int
     """Programming events of the most-written device."""
     endurance_fraction: float
@@ -102,6 +114,12 @@ class Result(TypedDict):
     """Dataset name."""
     dataset_fingerprint: str
     """SHA-256 of the dataset's arrays (16 hex digits)."""
+    in_channels: int
+    """Image channels of the dataset (the network's input)."""
+    num_classes: int
+    """Classes of the dataset (the network's outputs)."""
+    image_size: int
+    """Image side in pixels."""
     train_images: int
     """Training images used."""
     test_images: int

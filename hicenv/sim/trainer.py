@@ -15,7 +15,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -24,7 +24,8 @@ from torch import nn
 
 from hicenv import __version__
 from hicenv.errors import InputError
-from hicenv.sim.config import HICConfig, check_known_fields
+from hicenv.sim.budget import BUDGETS, Budget, get_budget
+from hicenv.sim.config import HICConfig
 from hicenv.sim.data import Batches, Dataset, load_dataset
 from hicenv.sim.fingerprint import sim_fingerprint
 from hicenv.sim.hybrid import HybridWeights
@@ -42,149 +43,11 @@ __all__ = [
     "get_budget",
     "evaluate",
     "build",
+    "curve_ends",
     "train_step",
     "use_channels_last",
     "use_onednn",
 ]
-
-_SCHEDULES = ("onecycle", "step", "cosine")
-
-
-@dataclass(frozen=True)
-class Budget:
-    """The fidelity of one evaluation: how much data, how long, which recipe."""
-
-    name: str = "custom"
-    """Preset name, or ``custom``."""
-    train_images: int | None = None
-    """Training images used (a fixed subset, the same for every design point); None: all."""
-    epochs: int = 1
-    """Passes over the training images."""
-    test_images: int | None = None
-    """Test images for ``accuracy`` (a fixed subset); None: all."""
-    drift_test_images: int | None = 1000
-    """Test images for each drift horizon (a prefix of the test subset); None: all."""
-    batch_size: int = 128
-    """Mini-batch size."""
-    lr: float = 0.1
-    """Peak learning rate of SGD."""
-    schedule: str = "onecycle"
-    """``onecycle`` (linear warm-up, then linear decay to 0), ``cosine`` or ``step`` (x0.1 at 50% and 75%)."""
-    warmup: float = 0.2
-    """Fraction of the steps spent warming up (``onecycle`` only)."""
-    momentum: float = 0.9
-    """SGD momentum (Nesterov)."""
-    weight_decay: float = 5e-4
-    """L2 weight decay of SGD."""
-    label_smoothing: float = 0.0
-    """Label smoothing of the cross-entropy loss."""
-    augment: bool = True
-    """Random crop (4-pixel padding) and horizontal flip."""
-    depth: int = 32
-    """ResNet depth, 6n + 2 (32 for ResNet-32; tests use 8)."""
-
-    def __post_init__(self) -> None:
-        for name in ("train_images", "test_images", "drift_test_images"):
-            v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or v < 1):
-                raise InputError(f"Budget.{name} must be a positive integer or None, got {v!r}")
-        if not isinstance(self.epochs, int) or self.epochs < 1:
-            raise InputError(f"Budget.epochs must be an integer >= 1, got {self.epochs!r}")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise InputError(f"Budget.batch_size must be an integer >= 1, got {self.batch_size!r}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise InputError(f"Budget.lr must be a finite number > 0, got {self.lr!r}")
-        if self.schedule not in _SCHEDULES:
-            raise InputError(f"Budget.schedule must be one of {_SCHEDULES}, got {self.schedule!r}")
-        if not 0 <= self.warmup < 1:
-            raise InputError(f"Budget.warmup must be in [0, 1), got {self.warmup}")
-        for name in ("warmup", "momentum", "weight_decay", "label_smoothing"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise InputError(f"Budget.{name} must be a finite number, got {v!r}")
-        if not 0 <= self.momentum < 1 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
-            raise InputError("Budget.momentum and label_smoothing must be in [0, 1), weight_decay >= 0")
-        if self.depth < 8 or (self.depth - 2) % 6:
-            raise InputError(f"Budget.depth must be 6n + 2 (8, 14, 20, 32, ...), got {self.depth}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def replace(self, **changes) -> Budget:
-        return replace(self, **changes)
-
-    def lr_at(self, step: int, total: int) -> float:
-        """Learning rate at ``step`` of ``total``."""
-        f = step / max(total, 1)
-        if self.schedule == "onecycle":
-            if f < self.warmup:
-                return self.lr * (0.1 + 0.9 * f / self.warmup)
-            return self.lr * max(0.0, 1 - (f - self.warmup) / (1 - self.warmup))
-        if self.schedule == "cosine":
-            return self.lr * 0.5 * (1 + math.cos(math.pi * f))
-        return self.lr * (0.1 ** ((f >= 0.5) + (f >= 0.75)))
-
-
-BUDGETS: dict[str, Budget] = {
-    "smoke": Budget(
-        name="smoke",
-        train_images=1024,
-        epochs=1,
-        test_images=512,
-        drift_test_images=256,
-        batch_size=32,
-        lr=0.1,
-        label_smoothing=0.1,
-        augment=False,
-    ),
-    "proxy": Budget(
-        # Chosen for how well it ranks designs (studies/paper/REPORT.md): over 18 design
-        # points its accuracy rank-correlated with a 60k-image x 2-epoch run at Spearman
-        # 0.69 and 0.87 on the seeds it was chosen on (0, 1), where lr 0.05 gave 0.38 and
-        # 0.76, but at 0.44 on the held-out seed 2; on the search's objective (accuracy
-        # after a year, compensated) at 0.88 +- 0.05 over the three. 2 Intel Xeon cores:
-        # FP32 24 s, HIC 4/4/8 30 s; seed 0: FP32 80.1%, HIC 4/4/8 78.7%
-        # (benchmarks/results/proxy-xeon-2026-11-29/).
-        name="proxy",
-        train_images=7500,
-        epochs=1,
-        test_images=3000,
-        drift_test_images=500,
-        batch_size=32,
-        lr=0.025,
-        label_smoothing=0.1,
-        augment=False,
-    ),
-    "full": Budget(
-        # He et al. 2016's CIFAR recipe (64k iterations at batch 128 is about 160
-        # epochs of 50k images), the recipe of the paper's ResNet-32.
-        name="full",
-        train_images=None,
-        epochs=160,
-        test_images=None,
-        drift_test_images=None,
-        batch_size=128,
-        lr=0.1,
-        schedule="step",
-        weight_decay=1e-4,
-    ),
-}
-"""Presets: ``smoke`` (tests, seconds), ``proxy`` (searches, about a minute on 2 CPU
-cores), ``full`` (the paper's recipe)."""
-
-
-def get_budget(budget: str | Budget | dict) -> Budget:
-    """Resolve a preset name, a dict of fields or a :class:`Budget`."""
-    if isinstance(budget, Budget):
-        return budget
-    if isinstance(budget, str):
-        if budget not in BUDGETS:
-            raise InputError(f"unknown budget {budget!r}; presets: {', '.join(BUDGETS)}")
-        return BUDGETS[budget]
-    if isinstance(budget, dict):
-        check_known_fields(Budget, budget)
-        return Budget(**budget)
-    raise InputError(f"budget must be a preset name, a dict or a Budget, got {type(budget).__name__}")
 
 
 def _resolve_device(device: str | torch.device | None) -> torch.device:
@@ -425,6 +288,7 @@ def _train_and_measure(
         model_size(model, hic_names, config, reference_size_bits(budget.depth, ds.in_channels, ds.num_classes))
     )
     result.update(_wear(hw, hic_names))
+    result.update(_wear_curve(run.wear, hw))
     images = run.steps * budget.batch_size
     result.update(
         train_loss=run.losses,
@@ -439,6 +303,9 @@ def _train_and_measure(
         budget=budget.to_dict(),
         dataset=ds.name,
         dataset_fingerprint=ds.fingerprint,
+        in_channels=ds.in_channels,
+        num_classes=ds.num_classes,
+        image_size=int(ds.x_train.shape[-1]),
         train_images=len(splits.train.y),
         test_images=splits.n_test,
         drift_test_images=splits.n_drift,
@@ -458,6 +325,8 @@ class _Run:
     epoch_accuracy: list[float]
     step_loss: torch.Tensor
     step_correct: torch.Tensor
+    wear: list[dict] = field(default_factory=list)
+    """The devices' programming events (:meth:`HybridWeights.wear_now`) at each checkpoint."""
     steps: int = 0
     failed: bool = False
     reason: str | None = None
@@ -470,6 +339,7 @@ def _train(
     train = splits.train
     total_steps = budget.epochs * len(train)
     run = _Run([], [], torch.zeros(total_steps, device=dev), torch.zeros(total_steps, device=dev))
+    checkpoints = set(curve_ends(total_steps)) if hw is not None else set()
     bar = _progress_bar(total_steps, progress, f"{'fp32' if config.fp32 else 'hic'} w{config.width:g}")
     for epoch in range(budget.epochs):
         loss_sum = torch.zeros((), device=dev)  # summed in step order: the epoch's mean, as ever
@@ -481,6 +351,8 @@ def _train(
             run.step_loss[run.steps] = loss
             run.step_correct[run.steps] = correct / yb.numel()
             run.steps += 1
+            if run.steps in checkpoints:
+                run.wear.append({"steps": run.steps, **hw.wear_now()})
             if bar is not None:
                 bar.update(1)
         mean_loss = loss_sum.item() / max(len(train), 1)
@@ -493,6 +365,8 @@ def _train(
         if on_epoch is not None:
             run.epoch_accuracy.append(_accuracy(model, splits.test))
             on_epoch(epoch, {"train_loss": mean_loss, "accuracy": run.epoch_accuracy[-1]})
+    if hw is not None and run.steps not in checkpoints:  # a run cut short: its last step too
+        run.wear.append({"steps": run.steps, **hw.wear_now()})
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     if bar is not None:
@@ -500,11 +374,17 @@ def _train(
     return run
 
 
+def curve_ends(steps: int) -> list[int]:
+    """The last step of each of the ``CURVE_POINTS`` equal parts of a run of ``steps``
+    (fewer parts if there are fewer steps): where the learning and wear curves are read."""
+    return sorted({math.ceil(steps * (i + 1) / CURVE_POINTS) for i in range(CURVE_POINTS)} - {0})
+
+
 def _learning_curve(run: _Run) -> dict[str, list[float]]:
     """The steps run, cut into ``CURVE_POINTS`` equal parts (fewer if there are fewer steps):
     the step at each part's end and the mean training loss and accuracy over it."""
     n = run.steps
-    ends = sorted({math.ceil(n * (i + 1) / CURVE_POINTS) for i in range(CURVE_POINTS)} - {0})
+    ends = curve_ends(n)
     loss, correct = run.step_loss[:n].double().cpu(), run.step_correct[:n].double().cpu()
     curve: dict[str, list[float]] = {"steps": [], "train_loss": [], "train_accuracy": []}
     start = 0
@@ -553,6 +433,21 @@ def _wear(hw: HybridWeights | None, hic_names: list[str]) -> dict:
         "saturated_codes": hw.saturated_codes(),
         "hic_state_bytes_per_weight": hw.state_bytes_per_weight(),
     }
+
+
+def _wear_curve(points: list[dict], hw: HybridWeights | None) -> dict:
+    """The wear trajectory (each :data:`HybridWeights.WEAR_KEYS` as a list over the
+    checkpoints, with ``steps``) and the run's pulse totals by kind; null for the baseline.
+
+    ``accumulator_updates`` is exact by construction: every update reads and writes
+    every weight's accumulator once."""
+    if hw is None:
+        return {"wear_curve": None, "pulses": None}
+    curve = {k: [p[k] for p in points] for k in ("steps", *HybridWeights.WEAR_KEYS)}
+    last = points[-1] if points else dict.fromkeys(HybridWeights.WEAR_KEYS, 0)
+    pulses = {k: int(last[k]) for k in ("binary_set", "binary_reset", "multilevel_reset", "multilevel_partial_set")}
+    pulses.update(transfers=int(last["transfers"]), accumulator_updates=hw.updates * hw.n)
+    return {"wear_curve": curve, "pulses": pulses}
 
 
 def _progress_bar(total: int, enabled: bool, desc: str):

@@ -11,7 +11,7 @@ field the report reads is a real simulator output.
 import sys
 from pathlib import Path
 
-from hicenv.sim.trainer import Budget
+from hicenv.sim.budget import Budget
 from hicenv_agents.experiments import paper
 
 OUT = Path(__file__).parent / "paper_tiny"
