@@ -23,6 +23,17 @@ DEVICE_PREFIX = "device."
 """Column (and knob) prefix of the device-physics fields (``HICConfig.pcm``)."""
 WRITE_CYCLE_PARTS = ("total", "binary", "multilevel", "multilevel_resets", "multilevel_partial_sets")
 """The device groups of ``write_cycles`` that flatten to columns (``max``, ``mean``, ``p99_9`` each)."""
+PULSE_KINDS = (
+    "binary_set",
+    "binary_reset",
+    "multilevel_reset",
+    "multilevel_partial_set",
+    "transfers",
+    "accumulator_updates",
+)
+"""The keys of ``pulses`` that flatten to ``pulses_<kind>`` columns."""
+WEAR_CURVE_KEYS = ("steps", "max", "mean")
+"""The parts of ``wear_curve`` that flatten to ``wear_<key>_<i>`` columns (the rest stays in the JSON)."""
 
 
 def drift_columns() -> list[str]:
@@ -38,6 +49,8 @@ _NESTED = {
     "train_loss",
     "epoch_accuracy",
     "learning_curve",
+    "wear_curve",
+    "pulses",
     "config",
     "budget",
 }
@@ -48,7 +61,8 @@ def flatten(result: Result) -> dict[str, Any]:
     (its name) and ``budget.<field>``, every scalar metric, one column per horizon
     (``accuracy_drift_1y``, ``accuracy_drift_gdc_1y``), ``write_cycles_<part>_<stat>``,
     ``final_train_loss`` and the learning curve as ``curve_train_loss_<i>`` and
-    ``curve_train_accuracy_<i>`` (i = 1 .. CURVE_POINTS). A statistic the result does not hold
+    ``curve_train_accuracy_<i>`` (i = 1 .. CURVE_POINTS), ``pulses_<kind>`` and the wear
+    trajectory's ``wear_steps_<i>``, ``wear_max_<i>``, ``wear_mean_<i>``. A statistic the result does not hold
     (a surrogate's or a table's answer, the FP32 baseline's write cycles) is None, an empty cell,
     never a number; a scalar key a stored result lacks (made by an older hicenv) is left out."""
     cfg = dict(result["config"])
@@ -67,6 +81,14 @@ def flatten(result: Result) -> dict[str, Any]:
             row[f"write_cycles_{part}_{stat}"] = (wc.get(part) or {}).get(stat)  # unknown: empty, never 0
     losses = result.get("train_loss") or []
     row["final_train_loss"] = losses[-1] if losses else None
+    pulses = result.get("pulses") or {}
+    for kind in PULSE_KINDS:
+        row[f"pulses_{kind}"] = pulses.get(kind)
+    wear = result.get("wear_curve") or {}
+    for key in WEAR_CURVE_KEYS:
+        values = wear.get(key) or []
+        for i in range(CURVE_POINTS):
+            row[f"wear_{key}_{i + 1}"] = values[i] if i < len(values) else None
     curve = result.get("learning_curve") or {}
     for key in ("train_loss", "train_accuracy"):
         values = curve.get(key) or []

@@ -186,5 +186,10 @@ def test_a_surrogate_study_csv_holds_no_fabricated_statistic(tmp_path):
     df = pd.read_csv(every)
     # The bench holds the most-written device's count, not per-part statistics nor learning curves.
     assert df["max_write_cycles"].notna().all() and (df["max_write_cycles"] > 0).all()
-    unknown = [c for c in df.columns if c.startswith(("write_cycles_", "curve_", "msb_saturations", "steps"))]
+    unknown = [
+        c for c in df.columns if c.startswith(("write_cycles_", "curve_", "msb_saturations", "pulses_", "wear_"))
+    ]
     assert unknown and all(df[c].isna().all() for c in unknown), [c for c in unknown if df[c].notna().any()]
+    # What it knows of its runs: their steps (the bench's budget), from which wear is projected
+    assert (df["steps"] == 234).all() and (df["projection"] == "linear").all()
+    assert df["train_energy_programming_j"].isna().all() and (df["train_energy_bound_j"] > 0).all()

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hicenv.sim.budget import Budget
 from hicenv.sim.config import HICConfig
 from hicenv.sim.devices import PCMParams
-from hicenv.sim.trainer import Budget
 from hicenv_agents.cli import main
 
 TINY = [
@@ -218,7 +218,13 @@ ENV_CASES = [
     ({"size_weight": float("nan")}, "size_weight"),
     ({"endurance_weight": float("inf")}, "endurance_weight"),
     ({"endurance_budget": 0.0}, "endurance_budget"),
-    ({"retrains": 0}, "retrains"),
+    ({"deployment": {"trainings": 0}}, "trainings"),
+    ({"deployment": {"steps": -1}}, "steps"),
+    ({"deployment": {"epochs": 160}}, "epochs"),
+    ({"deployment": 5}, "deployment"),
+    ({"costs": {"pcm_cell_um2": 0}}, "pcm_cell_um2"),
+    ({"costs": {"adc_pj": float("nan")}}, "adc_pj"),
+    ({"costs": {"colour": 1}}, "colour"),
     ({"horizon": "2y"}, "horizon"),
     ({"device": "cuda"}, "torch device is torch_device"),
     ({"device": {"endurance_cycles": 0}}, "endurance_cycles"),

@@ -24,7 +24,7 @@ class _Quiet(WSGIRequestHandler):
 def served(tmp_path):
     """A small surrogate study in SQLite, and optuna-dashboard serving it on 127.0.0.1."""
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    spec = StudySpec(name="dash", trials=12, sampler="random", seed=0, space={"endurance_budget": 5e-4})
+    spec = StudySpec(name="dash", trials=12, sampler="random", seed=0, space={"endurance_budget": 0.3})
     run_study(spec, url)
     server = make_server("127.0.0.1", 0, optuna_dashboard.wsgi(url), handler_class=_Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -44,10 +44,10 @@ def test_the_dashboard_shows_named_objectives_per_metric_attributes_and_feasibil
     detail = _get(f"{base}/api/studies/{study_id}")
     assert detail["objective_names"] == list(DEFAULT_OBJECTIVES)  # not "Objective 0/1/2"
     attrs = {a["key"]: a["sortable"] for a in detail["union_user_attrs"]}
-    for metric in ("horizon_accuracy", "size_ratio", "endurance_fraction", "accuracy", "max_write_cycles"):
+    for metric in ("horizon_accuracy", "size_ratio", "lifetime_wear", "accuracy", "max_write_cycles"):
         assert attrs.get(metric) is True, metric  # each its own attribute, numeric, so sortable
     assert "row" not in attrs  # no JSON blob
-    # An endurance budget of 5e-4 makes some designs infeasible: the dashboard must see which.
+    # An endurance budget of 0.3 (lifetime wear) makes some designs infeasible: the dashboard must see which.
     study = optuna.load_study(study_name="dash", storage=url)
     expected = {t.number: designs_frame(study).set_index("trial").loc[t.number, "feasible"] for t in study.trials}
     shown = {t["number"]: all(c <= 0 for c in t["constraints"]) for t in detail["trials"]}

@@ -30,7 +30,7 @@ def test_front_of_a_designs_table():
         {
             "horizon_accuracy": [0.9, 0.8, 0.85, 0.7, 0.95],
             "size_ratio": [0.5, 0.2, 0.5, 0.3, 0.1],
-            "endurance_fraction": [1e-7, 1e-7, 1e-7, 1e-7, 1e-7],
+            "lifetime_wear": [0.1, 0.1, 0.1, 0.1, 0.1],
             "failed": [False, False, False, False, True],
         }
     )
@@ -62,6 +62,7 @@ def _table_with_real_sizes() -> pd.DataFrame:
                 "accuracy_drift_gdc": {h: acc for h in ("0s", "1h", "1d", "1mo", "1y")},
                 "endurance_fraction": 1e-7,
                 "max_write_cycles": 10,
+                "steps": 234,
                 "config": cfg.to_dict(),
                 "budget": {"name": "hand"},
                 "seed": 0,
@@ -107,7 +108,7 @@ def test_repeated_designs_are_one_design_with_counts_and_seed_spread():
             "seed": [0, 0, 1, 0, 0],  # design A: seed 0 twice (a re-proposal), seed 1 once
             "horizon_accuracy": [0.80, 0.80, 0.84, 0.70, 0.70],
             "size_ratio": [0.5, 0.5, 0.5, 0.1, 0.1],
-            "endurance_fraction": [1e-7, 1e-7, 3e-7, 1e-7, 1e-7],
+            "lifetime_wear": [0.1, 0.1, 0.3, 0.1, 0.1],
             "trial": [0, 1, 2, 3, 4],
         }
     )
@@ -117,6 +118,6 @@ def test_repeated_designs_are_one_design_with_counts_and_seed_spread():
     # A: the mean over its two seeds (0.80 and 0.84), their sample std 0.02*sqrt(2)
     assert d.loc[0, "horizon_accuracy"] == pytest.approx(0.82)
     assert d.loc[0, "horizon_accuracy_std"] == pytest.approx(0.04 / np.sqrt(2))
-    assert d.loc[0, "endurance_fraction"] == pytest.approx(2e-7) and np.isnan(d.loc[1, "size_ratio_std"])
+    assert d.loc[0, "lifetime_wear"] == pytest.approx(0.2) and np.isnan(d.loc[1, "size_ratio_std"])
     fr = front(df)
     assert len(fr) == 2 and fr["evaluations"].sum() == 5  # two designs on the front, not five rows

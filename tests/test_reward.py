@@ -15,6 +15,7 @@ M = {
     "reference_size_bits": 2000,
     "train_state_bits": 200,
     "endurance_fraction": 1e-6,
+    "lifetime_wear": 3.0,
     "size_ratio": 0.5,
 }
 
@@ -22,22 +23,24 @@ M = {
 def test_terms():
     w = RewardWeights(size_weight=0.4, memory_weight=0.0, endurance_weight=1.0)
     # size against the FP32 width-1 reference (0.5), not the same width's FP32 (0.25)
-    assert reward(M, w, "1y", endurance_budget=1e-3, retrains=100) == pytest.approx(0.85 - 0.2)
+    assert reward(M, w, "1y", endurance_budget=10.0) == pytest.approx(0.85 - 0.2)
     w_raw = RewardWeights(size_weight=0.4, compensate=False)
-    assert reward(M, w_raw, "1y", 1e-3, 100) == pytest.approx(0.80 - 0.2)
+    assert reward(M, w_raw, "1y", 10.0) == pytest.approx(0.80 - 0.2)
     w_mem = RewardWeights(size_weight=0.0, memory_weight=1.0)
-    assert reward(M, w_mem, "1y", 1e-3, 100) == pytest.approx(0.85 - 0.1)
-    # wear 1e-6 x 3000 retrains = 3e-3, three times a 1e-3 budget: excess 2
+    assert reward(M, w_mem, "1y", 10.0) == pytest.approx(0.85 - 0.1)
+    # lifetime wear 3.0, three times a budget of 1.0: excess 2
     w_end = RewardWeights(size_weight=0.0, endurance_weight=0.5)
-    assert reward(M, w_end, "1y", 1e-3, 3000) == pytest.approx(0.85 - 0.5 * 2)
-    assert reward(M, w_end, "1y", 1e-3, 1000) == pytest.approx(0.85)  # exactly at budget: no penalty
+    assert reward(M, w_end, "1y", 1.0) == pytest.approx(0.85 - 0.5 * 2)
+    assert reward(M, w_end, "1y", 3.0) == pytest.approx(0.85)  # exactly at budget: no penalty
+    fp32 = {k: v for k, v in M.items() if k != "lifetime_wear"}  # no devices: no wear term
+    assert reward(fp32, w_end, "1y", 1.0) == pytest.approx(0.85)
 
 
 def test_failed_run_and_objectives():
     failed = {**M, "failed": True, "accuracy_drift": None, "accuracy_drift_gdc": None}
-    assert reward(failed, RewardWeights(failed_reward=-2.0), "1y", 1e-3, 1) == -2.0
+    assert reward(failed, RewardWeights(failed_reward=-2.0), "1y", 1e-3) == -2.0
     default = get_objectives()
-    assert objective_values(M, default, Reading("1y")) == pytest.approx((0.85, 0.5, 1e-6))
+    assert objective_values(M, default, Reading("1y")) == pytest.approx((0.85, 0.5, 3.0))
     assert objective_values(M, default, Reading("1y", compensate=False))[0] == 0.80
     assert objective_values(failed, default, Reading("1y"))[0] == 0.0  # dominated, not dropped
     # train state against the same reference as size: 200 / 2000

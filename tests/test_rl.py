@@ -18,7 +18,7 @@ COLUMNS = [
     "noise",
     "horizon_accuracy",
     "size_ratio",
-    "endurance_fraction",
+    "lifetime_wear",
     "accuracy",
     "model_size_bits",
     "agent",

@@ -28,7 +28,7 @@ def hicenv(*args, timeout=600, cwd=None):
 
 def assert_mutually_non_dominated(df):
     """Recomputed here, independently of hicenv.design.pareto: no row dominates another."""
-    acc, size, frac = (df[c].to_numpy(float) for c in ("horizon_accuracy", "size_ratio", "endurance_fraction"))
+    acc, size, frac = (df[c].to_numpy(float) for c in ("horizon_accuracy", "size_ratio", "lifetime_wear"))
     for i in range(len(df)):
         for j in range(len(df)):
             if i == j:
@@ -57,6 +57,7 @@ def test_table_study_writes_a_non_dominated_front(tmp_path, sampler):
         "study",
         "horizon_accuracy",
         "size_ratio",
+        "lifetime_wear",
         "endurance_fraction",
         "accuracy",
         "model_size_bits",

@@ -92,7 +92,7 @@ def _optuna_designs(sampler: str, evaluations: int, seed: int, env_kwargs: dict)
         table=env_kwargs.get("table"),
         bench=env_kwargs.get("bench"),
         budget=env_kwargs.get("budget"),
-        space=_space_dict(env_kwargs),
+        **_space_tables(env_kwargs),
         noise=1.0,
         objectives=list(env_kwargs.get("objectives") or DEFAULT_OBJECTIVES),
     )
@@ -105,14 +105,15 @@ def _optuna_designs(sampler: str, evaluations: int, seed: int, env_kwargs: dict)
     return df
 
 
-def _space_dict(env_kwargs: dict) -> dict:
-    """The space the environment would search, as a study file's [space] table."""
+def _space_tables(env_kwargs: dict) -> dict:
+    """The space the environment would search, as a study file's [space], [deployment] and
+    [costs] tables (StudySpec keyword arguments)."""
     import gymnasium
 
     env = gymnasium.make("hicenv/HICDesign-v0", **{**env_kwargs, "noise": 1.0}).unwrapped
     d = env.space.to_dict()
     d.pop("dataset", None), d.pop("device", None)
-    return d
+    return {"deployment": d.pop("deployment"), "costs": d.pop("costs"), "space": d}
 
 
 def compare(
@@ -223,6 +224,7 @@ def best_hypervolume(env, answers: str) -> float | None:
 def _best_hypervolume(env) -> float | None:
     import itertools
 
+    from hicenv.design.costs import with_costs
     from hicenv.design.pareto import design_row
 
     n = int(np.prod(env.space.nvec))
@@ -232,6 +234,7 @@ def _best_hypervolume(env) -> float | None:
     rows = []
     for idx in itertools.product(*(range(k) for k in env.space.nvec)):
         metrics, _ = env._backend(env.space.decode(np.array(idx), **context), env.train_seed or 0)
+        metrics = with_costs(metrics, env.space.deployment, env.space.costs)
         rows.append(design_row(metrics, env.space.horizon, env.weights.compensate))
     objectives = env.objectives
     fr = front(pd.DataFrame(rows), [o.name for o in objectives])

@@ -24,9 +24,10 @@ from functools import partial
 import optuna
 
 from hicenv.design.backends import backend_options, cache_option, make_backend
+from hicenv.design.costs import with_costs
 from hicenv.design.objectives import DEFAULT_OBJECTIVES, Reading, objective_values
 from hicenv.design.pareto import design_row, distinct, front
-from hicenv.design.reward import reward
+from hicenv.design.reward import reward, wear
 from hicenv.errors import InputError, check_count
 from hicenv.sim.fingerprint import sim_fingerprint
 from hicenv_agents import sigint
@@ -224,14 +225,14 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
         on_epoch = None if spec.pruner == "none" or backend.name != "train" else partial(_report_and_prune, trial)
         with _INTERRUPTS.evaluating():
             metrics, _ = backend(config, spec.train_seed, on_epoch)
+        metrics = with_costs(metrics, space.deployment, space.costs)
         row = design_row(
             metrics, space.horizon, weights.compensate, names, trial=trial.number, study=trial.study.study_name
         )
-        wear = float(metrics["endurance_fraction"]) * space.retrains
-        _record(trial, row, wear / space.endurance_budget - 1.0)
+        _record(trial, row, wear(metrics) / space.endurance_budget - 1.0)
         if spec.mode == "multi":
             return objective_values(metrics, objectives, how)
-        return reward(metrics, weights, space.horizon, space.endurance_budget, space.retrains)
+        return reward(metrics, weights, space.horizon, space.endurance_budget)
 
     return objective
 

@@ -23,12 +23,18 @@ Keys (all optional but ``trials``; unknown keys are an error)::
     knobs = { width = [1.0, 1.5, 2.0], msb_bits = { low = 2, high = 4, step = 1 },
               lsb_encoding = ["unsigned", "differential"], "device.endurance_cycles" = [1e6, 1e8] }
     fixed = { acc_bits = 8 }
-    endurance_budget = 1e-3
-    retrains = 1000
+    endurance_budget = 1.0    # the lifetime's wear (deployment below) over the endurance, at most
     horizon = "1y"
 
     [device]                  # hicenv.PCMParams: the device physics of every trial
     endurance_cycles = 1e8    # any field; "device.<field>" knobs in [space] search one
+
+    [deployment]              # hicenv.design.deployment.Deployment: what wear is projected to
+    steps = 62400             # steps of one in-field training (default: the paper's recipe)
+    trainings = 1000          # trainings per device lifetime
+
+    [costs]                   # hicenv.design.costs.CostModel: costs per action (docs/costs.md)
+    pcm_cell_um2 = 0.036
 
     [reward]                  # hicenv.design.reward.RewardWeights (reward mode)
     size_weight = 0.5
@@ -47,8 +53,8 @@ from hicenv.design.objectives import DEFAULT_OBJECTIVES, Objective, get_objectiv
 from hicenv.design.reward import RewardWeights
 from hicenv.design.space import DesignSpace
 from hicenv.errors import InputError, check_seed
+from hicenv.sim.budget import Budget, get_budget
 from hicenv.sim.config import check_known_fields
-from hicenv.sim.trainer import Budget, get_budget
 from hicenv_agents.search.samplers import PRUNERS, SAMPLERS
 
 if sys.version_info >= (3, 11):
@@ -83,6 +89,8 @@ class StudySpec:
     include_fp32: bool = False
     space: dict = field(default_factory=dict)
     device: dict = field(default_factory=dict)
+    deployment: dict = field(default_factory=dict)
+    costs: dict = field(default_factory=dict)
     reward: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -121,6 +129,9 @@ class StudySpec:
         need(isinstance(self.reward, dict), f"[reward] must be a table, got {self.reward!r}")
         need(isinstance(self.device, dict), f"[device] must be a table, got {self.device!r}")
         need("device" not in self.space, "device physics goes in its own [device] table, not in [space]")
+        for table in ("deployment", "costs"):
+            need(isinstance(getattr(self, table), dict), f"[{table}] must be a table, got {getattr(self, table)!r}")
+            need(table not in self.space, f"the {table} goes in its own [{table}] table, not in [space]")
         # Validate the parts by building them: their errors name the field.
         self.design_space()
         self.reward_weights()
@@ -132,7 +143,7 @@ class StudySpec:
         lookup table's grid it asks for (noise fixed at ``noise`` unless a knob)."""
         d = dict(self.space)
         d.setdefault("dataset", self.dataset)
-        d["device"] = self.device
+        d.update(device=self.device, deployment=self.deployment, costs=self.costs)
         space = DesignSpace.from_dict(d)
         if self.backend == "table":
             from hicenv.design.table import LookupTable

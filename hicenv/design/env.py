@@ -19,6 +19,7 @@ from gymnasium.error import ResetNeeded
 
 from hicenv.design.backends import backend_options, cache_option, make_backend
 from hicenv.design.cache import MACHINE_KEYS
+from hicenv.design.costs import with_costs
 from hicenv.design.objectives import Reading, get_objectives, objective_values
 from hicenv.design.reward import RewardWeights, reward
 from hicenv.design.space import DesignSpace
@@ -63,7 +64,8 @@ class _DesignBase(gym.Env):
         memory_weight: float = 0.0,
         endurance_weight: float = 1.0,
         endurance_budget: float | None = None,
-        retrains: int | None = None,
+        deployment: Any = None,
+        costs: Any = None,
         horizon: str | None = None,
         compensate: bool = True,
         failed_reward: float = -1.0,
@@ -88,7 +90,7 @@ class _DesignBase(gym.Env):
                 f"device= is the PCM device model (PCMParams or a dict of its fields), got {device!r}; "
                 "the torch device is torch_device="
             )
-        space = self._space(space, dataset, endurance_budget, device, retrains, horizon)
+        space = self._space(space, dataset, endurance_budget, device, deployment, costs, horizon)
         self.backend = backend
         self._backend = make_backend(backend, **self._backend_options(backend, space, locals()))
         self.objectives = get_objectives(objectives)
@@ -142,7 +144,7 @@ class _DesignBase(gym.Env):
             options["dataset"] = space.dataset
         return options
 
-    def _space(self, space, dataset, endurance_budget, device, retrains, horizon) -> DesignSpace:
+    def _space(self, space, dataset, endurance_budget, device, deployment, costs, horizon) -> DesignSpace:
         """The space as given (a dict is read), with the settings passed as keywords."""
         if isinstance(space, dict):
             space = DesignSpace.from_dict(space)
@@ -151,7 +153,12 @@ class _DesignBase(gym.Env):
         settings = {
             k: v
             for k, v in dict(
-                dataset=dataset, endurance_budget=endurance_budget, device=device, retrains=retrains, horizon=horizon
+                dataset=dataset,
+                endurance_budget=endurance_budget,
+                device=device,
+                deployment=deployment,
+                costs=costs,
+                horizon=horizon,
             ).items()
             if v is not None
         }
@@ -189,6 +196,7 @@ class _DesignBase(gym.Env):
         config = self.space.decode(action, **context)
         metrics, source = self._backend(config, self._seed)
         metrics = copy.deepcopy(metrics)  # never hand out the table's or cache's objects
+        metrics = with_costs(metrics, self.space.deployment, self.space.costs)
         # What the seed and the action do not determine (wall-clock, where it came from)
         # stays out of info, so that a step is reproducible; it is kept here instead.
         self.last_evaluation = {
@@ -196,7 +204,7 @@ class _DesignBase(gym.Env):
             "cached": source == "cache",
             **{k: metrics.pop(k, None) for k in _NOT_DETERMINED},
         }
-        r = reward(metrics, self.weights, self.space.horizon, self.space.endurance_budget, self.space.retrains)
+        r = reward(metrics, self.weights, self.space.horizon, self.space.endurance_budget)
         info = dict.fromkeys(_INFO_KEYS)  # one schema for every backend
         values = objective_values(metrics, self.objectives, Reading(self.space.horizon, self.weights.compensate))
         info.update(
@@ -235,9 +243,14 @@ class _DesignBase(gym.Env):
                 f"compensated {m['accuracy_drift_gdc'][h]:.4f}"
             )
         lines.append(
-            f"  size {m['size_ratio']:.3f} of the FP32 width-1 model; most-written device "
-            f"{m['max_write_cycles']} cycles ({m['endurance_fraction']:.2e} of endurance)"
+            f"  size {m['size_ratio']:.3f} of the FP32 width-1 model, area {m['area_mm2']:.3g} mm^2; "
+            f"most-written device {m['max_write_cycles']} cycles in the run"
         )
+        if m.get("projected_writes") is not None:
+            lines.append(
+                f"  per deployment training {m['projected_writes']:.4g} writes ({m['projection']}); "
+                f"lifetime wear {m['lifetime_wear']:.3g} of endurance, {m['lifetime_trainings']:.3g} trainings"
+            )
         return "\n".join(lines) + "\n"
 
     def _check_running(self) -> None:
@@ -292,8 +305,10 @@ class HICDesignEnv(_DesignBase):
     ## Rewards
 
     ``accuracy(horizon) - size_weight * size_ratio - memory_weight * train_state_bits/size_ref
-    - endurance_weight * max(0, endurance_fraction * retrains / endurance_budget - 1)``;
+    - endurance_weight * max(0, lifetime_wear / endurance_budget - 1)``;
     accuracy at the drift horizon, with global drift compensation when ``compensate``;
+    ``lifetime_wear`` is the most-written device's count projected to ``deployment``'s
+    training (``hicenv.design.deployment``), times its trainings, over the endurance;
     ``size_ratio`` is the model size over ``size_ref``, the FP32 network at width 1
     (``reference_size_bits``), so width costs size.
     A diverging training run gives ``failed_reward`` and ``info["failed"] = True``.
@@ -324,8 +339,9 @@ class HICDesignEnv(_DesignBase):
     | size_weight | float | 0.5 | weight of relative model size |
     | memory_weight | float | 0.0 | weight of relative accumulator memory |
     | endurance_weight | float | 1.0 | weight of wear beyond the budget |
-    | endurance_budget | float | 1e-3 | allowed fraction of endurance over the lifetime |
-    | retrains | int | 1000 | trainings in a lifetime (extrapolates wear) |
+    | endurance_budget | float | 1.0 | allowed fraction of endurance over the lifetime (``lifetime_wear``) |
+    | deployment | Deployment or dict | paper's recipe, 1000 trainings | in-field training wear is projected to |
+    | costs | CostModel or dict | ``CostModel()`` | costs per action of area and energy (``docs/costs.md``) |
     | horizon | str | ``"1y"`` | drift horizon: 0s, 1h, 1d, 1mo, 1y |
     | compensate | bool | True | accuracy with global drift compensation |
     | failed_reward | float | -1.0 | reward of a diverged run |
@@ -355,6 +371,10 @@ class HICDesignEnv(_DesignBase):
     every backend: a metric the backend does not hold is None (a table and the
     surrogate hold no learning curve and no per-part write cycles; ``surrogate_std``,
     each target's predictive standard deviation, is the surrogate's alone).
+    Every backend's answer carries the hardware costs (``hicenv.design.costs``): device
+    counts, ``area_mm2`` by component, ``inference_energy_j`` per image and
+    ``train_energy_j`` per deployment training by component, and the projected wear
+    (``projected_writes``, ``lifetime_wear``, ``lifetime_trainings``).
     ``info["objectives"]`` holds the value of each of ``objectives`` (by name), for
     multi-objective agents; the reward is the scalar above either way.
 

@@ -114,8 +114,62 @@ def _size_bound(space) -> float:
 
 
 def _wear_bound(space) -> float:
-    """The endurance fraction one training may use: the budget over the lifetime's trainings."""
-    return space.endurance_budget / space.retrains
+    """The endurance fraction one evaluated training may use: the budget over the lifetime's trainings."""
+    return space.endurance_budget / space.deployment.trainings
+
+
+def _lifetime_wear(metrics: dict, how: Reading) -> float | None:
+    v = metrics.get("lifetime_wear")
+    return None if v is None else float(v)
+
+
+def _lifetime_bound(space) -> float:
+    """The lifetime's wear a space allows: its endurance budget."""
+    return space.endurance_budget
+
+
+def _metric(name: str):
+    def read(metrics: dict, how: Reading) -> float | None:
+        v = metrics.get(name)
+        return None if v is None else float(v)
+
+    return read
+
+
+def _area(metrics: dict, how: Reading) -> float | None:
+    return _metric("area_mm2")(metrics, how)
+
+
+def _train_energy(metrics: dict, how: Reading) -> float | None:
+    return _metric("train_energy_j")(metrics, how)
+
+
+def _inference_energy(metrics: dict, how: Reading) -> float | None:
+    return _metric("inference_energy_j")(metrics, how)
+
+
+def _widest_fp32_costs(space) -> dict:
+    """The hardware costs of the FP32 network at the space's widest width, with a float
+    accumulator's worth of SRAM per weight added: a bound on every point's area and energy."""
+    from hicenv.design.costs import hardware_costs
+
+    width = max(space.values_of("width"))
+    return hardware_costs({"config": {"fp32": True, "width": width}}, space.deployment, space.costs)
+
+
+def _area_bound(space) -> float:
+    """Twice the widest FP32 network's SRAM: room for a float accumulator beside the devices."""
+    return 2.0 * _widest_fp32_costs(space)["area_mm2"]
+
+
+def _train_energy_bound(space) -> float:
+    """Twice the widest FP32 network's training energy."""
+    return 2.0 * _widest_fp32_costs(space)["train_energy_j"]
+
+
+def _inference_energy_bound(space) -> float:
+    """Twice the widest FP32 network's inference energy."""
+    return 2.0 * _widest_fp32_costs(space)["inference_energy_j"]
 
 
 OBJECTIVES: dict[str, Objective] = {
@@ -150,9 +204,45 @@ OBJECTIVES: dict[str, Objective] = {
             "minimize",
             _endurance_fraction,
             ("endurance_fraction",),
-            "endurance fraction (most-written device)",
+            "endurance fraction of the evaluated run (most-written device)",
             hv_reference=_wear_bound,
             hv_scale=_wear_bound,
+        ),
+        Objective(
+            "lifetime_wear",
+            "minimize",
+            _lifetime_wear,
+            ("max_write_cycles", "steps"),
+            "lifetime wear (endurance fraction of the most-written device)",
+            hv_reference=_lifetime_bound,
+            hv_scale=_lifetime_bound,
+        ),
+        Objective(
+            "area_mm2",
+            "minimize",
+            _area,
+            (),
+            "area (mm^2: PCM devices, accumulator and digital SRAM)",
+            hv_reference=_area_bound,
+            hv_scale=_area_bound,
+        ),
+        Objective(
+            "train_energy_j",
+            "minimize",
+            _train_energy,
+            (),
+            "energy of one deployment training (J)",
+            hv_reference=_train_energy_bound,
+            hv_scale=_train_energy_bound,
+        ),
+        Objective(
+            "inference_energy_j",
+            "minimize",
+            _inference_energy,
+            (),
+            "inference energy per image (J)",
+            hv_reference=_inference_energy_bound,
+            hv_scale=_inference_energy_bound,
         ),
         Objective(
             "train_state_ratio",
@@ -166,8 +256,8 @@ OBJECTIVES: dict[str, Objective] = {
 }
 """Objectives by name (``objectives = [...]`` of study files, ``objectives=`` of the env and
 ``hicenv compare``/``rl``)."""
-DEFAULT_OBJECTIVES = ("horizon_accuracy", "size_ratio", "endurance_fraction")
-"""What a search optimises unless told: accuracy after drift, model size, wear."""
+DEFAULT_OBJECTIVES = ("horizon_accuracy", "size_ratio", "lifetime_wear")
+"""What a search optimises unless told: accuracy after drift, model size, wear over the deployment."""
 
 
 def get_objectives(names: Sequence[str] | None = None) -> tuple[Objective, ...]:

@@ -3,10 +3,11 @@
     reward = accuracy(horizon)
              - size_weight      * model_size_bits / reference_size_bits   (= size_ratio)
              - memory_weight    * train_state_bits / reference_size_bits
-             - endurance_weight * max(0, wear / endurance_budget - 1)
+             - endurance_weight * max(0, lifetime_wear / endurance_budget - 1)
 
-where ``wear = endurance_fraction * retrains`` extrapolates the most-cycled
-device's wear to the stated lifetime. Sizes are relative to one fixed reference,
+where ``lifetime_wear`` is the most-written device's count projected to the deployment's
+training and multiplied by its trainings per lifetime, over the endurance
+(:mod:`hicenv.design.deployment`; the FP32 baseline wears nothing). Sizes are relative to one fixed reference,
 the FP32 network at width 1 (:func:`hicenv.sim.metrics.reference_size_bits`), so a
 wider network costs more: width trades against bits. A failed (diverged) run gets
 ``failed_reward``. Every weight is a ``gymnasium.make`` kwarg of the environment.
@@ -59,18 +60,20 @@ def horizon_accuracy(metrics: dict, horizon: str, compensate: bool = True) -> fl
     return metrics["accuracy_drift_gdc" if compensate else "accuracy_drift"][horizon]
 
 
-def wear(metrics: dict, retrains: int) -> float:
-    """Endurance fraction extrapolated to ``retrains`` trainings like this one."""
-    return float(metrics["endurance_fraction"]) * retrains
+def wear(metrics: dict) -> float:
+    """The lifetime's wear (``lifetime_wear``; 0 for the FP32 baseline, which has no devices)."""
+    v = metrics.get("lifetime_wear")
+    return 0.0 if v is None else float(v)
 
 
-def reward(metrics: dict, weights: RewardWeights, horizon: str, endurance_budget: float, retrains: int) -> float:
-    """The scalar reward (see the module docstring)."""
+def reward(metrics: dict, weights: RewardWeights, horizon: str, endurance_budget: float) -> float:
+    """The scalar reward (see the module docstring); ``metrics`` carry the hardware costs
+    (:func:`hicenv.design.costs.with_costs`)."""
     acc = horizon_accuracy(metrics, horizon, weights.compensate)
     if acc is None:
         return weights.failed_reward
     ref = float(metrics["reference_size_bits"])
-    excess = max(0.0, wear(metrics, retrains) / endurance_budget - 1.0)
+    excess = max(0.0, wear(metrics) / endurance_budget - 1.0)
     return (
         acc
         - weights.size_weight * float(metrics["size_ratio"])

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from hicenv.design.costs import CostModel
+from hicenv.design.deployment import Deployment
 from hicenv.errors import InputError
 from hicenv.rows import DEVICE_PREFIX
 from hicenv.sim.config import FLOAT_ACC_BITS, LSB_ENCODINGS, MAX_TOTAL_BITS, HICConfig, check_known_fields
@@ -174,15 +176,22 @@ class DesignSpace:
     device: PCMParams = field(default_factory=PCMParams)
     """Device physics of every evaluation (a dict of :class:`~hicenv.sim.devices.PCMParams`
     fields is accepted); ``device.<field>`` knobs override single fields."""
-    endurance_budget: float = 1e-3
-    """Largest acceptable fraction of the endurance limit used by the most-cycled
-    device over the stated lifetime (``retrains`` trainings like this one)."""
-    retrains: int = 1000
-    """Trainings a chip is expected to do in its lifetime (extrapolates wear)."""
+    endurance_budget: float = 1.0
+    """Largest acceptable fraction of the endurance limit that the most-written device uses
+    over the deployment's lifetime (``lifetime_wear``: :attr:`deployment`'s trainings, each
+    projected from the evaluated run). 1: the lifetime must fit in the endurance."""
+    deployment: Deployment = field(default_factory=Deployment)
+    """The in-field training and trainings per lifetime that wear is projected to (a dict of
+    :class:`~hicenv.design.deployment.Deployment` fields is accepted)."""
+    costs: CostModel = field(default_factory=CostModel)
+    """Costs per action for area and energy (a dict of :class:`~hicenv.design.costs.CostModel`
+    fields is accepted)."""
     horizon: str = "1y"
     """Drift horizon at which accuracy counts (``0s``, ``1h``, ``1d``, ``1mo``, ``1y``)."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "deployment", Deployment.from_dict(self.deployment))
+        object.__setattr__(self, "costs", CostModel.from_dict(self.costs))
         if isinstance(self.device, dict):
             object.__setattr__(self, "device", PCMParams.from_dict(self.device))
         if not isinstance(self.device, PCMParams):
@@ -204,8 +213,6 @@ class DesignSpace:
             raise InputError(f"horizon must be one of {list(HORIZONS_S)}, got {self.horizon!r}")
         if not (isinstance(self.endurance_budget, (int, float)) and 0 < self.endurance_budget < float("inf")):
             raise InputError(f"endurance_budget must be a number > 0, got {self.endurance_budget!r}")
-        if isinstance(self.retrains, bool) or not isinstance(self.retrains, int) or self.retrains < 1:
-            raise InputError(f"retrains must be an integer >= 1, got {self.retrains!r}")
         # Every action must decode to a valid point: check the worst bit split.
         msb = max(self.values_of("msb_bits"))
         lsb = max(self.values_of("lsb_bits"))
@@ -326,11 +333,18 @@ class DesignSpace:
         d["knobs"] = {k.name: list(k.values) for k in self.knobs}
         d["fixed"] = dict(self.fixed)
         d["device"] = self.device.to_dict()
+        d["deployment"] = self.deployment.to_dict()
+        d["costs"] = self.costs.to_dict()
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> DesignSpace:
         """From a study file's table: ``knobs = {name = [values] | {low, high, step}}``, ``fixed``, settings."""
+        if "retrains" in d:
+            raise InputError(
+                "retrains is now the deployment's trainings per lifetime: [deployment] trainings = N "
+                "(wear is projected to the deployment's steps, studies/README.md)"
+            )
         check_known_fields(cls, d)
         d = dict(d)
         if "knobs" in d and not (isinstance(d["knobs"], dict) and d["knobs"]):

@@ -173,7 +173,8 @@ class LookupTable:
             dataset=base.dataset,
             device=base.device,
             endurance_budget=base.endurance_budget,
-            retrains=base.retrains,
+            deployment=base.deployment,
+            costs=base.costs,
             horizon=base.horizon,
         )
 

@@ -87,7 +87,7 @@ def held_value(declared: Declaration, setting: str) -> Any:
 def held_settings(df, knobs: Sequence[str], source: str) -> dict[str, Any]:
     """The settings a table of results (a compiled bench, a lookup table) was made at, read
     from its own columns: every setting but ``knobs`` that has a column, with its one value;
-    ``budget`` as a :class:`~hicenv.sim.trainer.Budget` from the ``budget.<field>`` columns.
+    ``budget`` as a :class:`~hicenv.sim.budget.Budget` from the ``budget.<field>`` columns.
     A column with several values is refused (the backend would average over them unasked);
     a setting without a column is left out (held at its default, see :class:`Declaration`)."""
     import pandas as pd
@@ -115,7 +115,7 @@ def _budget_of(df, source: str):
     name where a table has no such columns)."""
     import pandas as pd
 
-    from hicenv.sim.trainer import Budget
+    from hicenv.sim.budget import Budget
 
     names = pd.unique(df["budget"].dropna())
     if len(names) != 1:
@@ -133,7 +133,7 @@ def _budget_of(df, source: str):
         if v is not None and "int" in str(f.type):
             v = int(v)
         values[f.name] = v
-    from hicenv.sim.trainer import BUDGETS
+    from hicenv.sim.budget import BUDGETS
 
     if not values:  # a table without budget columns: its preset, or just the name it gives
         return BUDGETS.get(str(names[0]), str(names[0]))
@@ -204,7 +204,7 @@ class Backend(ABC):
                 )
 
     def _check_budget(self, budget: Any, declared: Declaration, where: str) -> None:
-        from hicenv.sim.trainer import get_budget
+        from hicenv.sim.budget import get_budget
 
         asked, held = get_budget(budget), declared.held.get("budget")
         if isinstance(held, str):  # known by name only

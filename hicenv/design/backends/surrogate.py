@@ -53,6 +53,7 @@ _METRICS = frozenset(
         "accuracy_drift_gdc",
         "max_write_cycles",
         "endurance_fraction",
+        "steps",
         "failed",
         "failure_reason",
         "config",
@@ -88,6 +89,9 @@ class SurrogateBackend(Backend):
         if budget is not None:
             self._check_budget(budget, self._declared, "")
         self._answers = self.surrogate.memo
+        steps = self.surrogate.rows["steps"].dropna() if "steps" in self.surrogate.rows else ()
+        self.steps = int(steps.median()) if len(steps) else None
+        """Training steps of the bench's runs (their budget's): what write counts are projected from."""
 
     def declaration(self) -> Declaration:
         return self._declared
@@ -147,6 +151,7 @@ class SurrogateBackend(Backend):
             accuracy_drift_gdc={h: acc[f"accuracy_drift_gdc_{h}"] for h in HORIZONS_S},
             max_write_cycles=cycles,
             endurance_fraction=cycles / config.pcm.endurance_cycles,
+            steps=self.steps,
             failed=False,
             failure_reason=None,
             config=config.to_dict(),

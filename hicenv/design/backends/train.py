@@ -57,7 +57,7 @@ class TrainBackend(Backend):
         cache: Any = "default",
         device: str | None = None,
     ) -> None:
-        from hicenv.sim.trainer import get_budget
+        from hicenv.sim.budget import get_budget
 
         self.budget = get_budget("proxy" if budget is None else budget)
         self.dataset, self.data_root, self.device = dataset, data_root, device
