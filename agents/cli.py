@@ -41,6 +41,7 @@ _HELP = {
     "study": "run (or resume) an Optuna study from a study file",
     "paper": "the paper's experiment: train its panel (run) or write its report (report)",
     "bench": "HIC-Bench: generate it (run), compile the stored results (compile), write its report (report)",
+    "wear": "wear growth: train the projection's validation runs (run), write its validation table (report)",
     "worker": "join a stored study from another process or machine",
     "pareto": "export the Pareto front of a stored study (CSV, PNG)",
     "rl": "train a stable-baselines3 agent (or the random baseline) on the environment",
@@ -50,9 +51,11 @@ _HELP = {
 
 
 def _add_evaluate(sub) -> None:
+    from hicenv.design.costs import CostModel
+    from hicenv.design.deployment import Deployment
+    from hicenv.sim.budget import Budget
     from hicenv.sim.config import HICConfig
     from hicenv.sim.devices import PCMParams
-    from hicenv.sim.trainer import Budget
 
     p = sub.add_parser(
         "evaluate",
@@ -74,6 +77,12 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--out", default=None, help="also write the JSON metrics to this file")
     _add_dataclass_flags(p.add_argument_group("device physics (hicenv.PCMParams)"), PCMParams, "device.")
     _add_dataclass_flags(p.add_argument_group("budget overrides (hicenv.Budget)"), Budget, "budget.", skip=("name",))
+    _add_dataclass_flags(
+        p.add_argument_group("deployment that wear and training energy are projected to (docs/costs.md)"),
+        Deployment,
+        "deployment.",
+    )
+    _add_dataclass_flags(p.add_argument_group("costs per action (docs/costs.md)"), CostModel, "costs.")
     p.set_defaults(func=_evaluate)
 
 
@@ -133,9 +142,10 @@ def _dataclass_values(args, cls, prefix: str, skip: tuple = ()) -> dict:
 
 def _evaluate(args) -> int:
     _check_exports(args.out, None, None)  # before training, not after
+    from hicenv.sim.budget import Budget, get_budget
     from hicenv.sim.config import HICConfig
     from hicenv.sim.devices import PCMParams
-    from hicenv.sim.trainer import Budget, evaluate, get_budget
+    from hicenv.sim.trainer import evaluate
 
     config = HICConfig(
         **_dataclass_values(args, HICConfig, "", skip=("pcm",)),
@@ -148,6 +158,11 @@ def _evaluate(args) -> int:
     from hicenv.design.backends import check_fits
 
     check_fits(config, budget.depth)
+    from hicenv.design.costs import CostModel, with_costs
+    from hicenv.design.deployment import Deployment
+
+    deployment = Deployment(**_dataclass_values(args, Deployment, "deployment."))
+    cost_model = CostModel(**_dataclass_values(args, CostModel, "costs."))
     metrics = evaluate(
         config,
         budget,
@@ -158,6 +173,7 @@ def _evaluate(args) -> int:
         progress=not args.json and sys.stderr.isatty(),
         download=args.download,
     )
+    metrics = with_costs(metrics, deployment, cost_model)
     text = json.dumps(_jsonable(metrics), indent=None if args.json else 2)
     if args.out:
         from hicenv.output import write_atomically
@@ -253,7 +269,7 @@ def _warn_if_long(backend: str, budget, designs: int) -> None:
     """Before live training, say how long it would take when that is more than ten minutes."""
     if backend != "train":
         return
-    from hicenv.sim.trainer import get_budget
+    from hicenv.sim.budget import get_budget
 
     b = get_budget("proxy" if budget is None else budget)
     # About 8 ms an image-epoch on 2 CPU cores at the proxy recipe (61 s for 7,500 images).
@@ -325,8 +341,8 @@ def _study(args) -> int:
     from hicenv_agents.search.optuna_study import run_study
     from hicenv_agents.search.studyfile import load_study_file
 
-    spec = load_study_file(args.file)
     _check_exports(args.out, args.all, args.plot)
+    spec = load_study_file(args.file)
     if args.trials is not None:
         spec = replace(spec, trials=args.trials)
     import optuna
@@ -548,6 +564,24 @@ def _paper(args) -> int:
     return report_main(args.rest)
 
 
+def _add_wear(sub) -> None:
+    p = sub.add_parser(
+        "wear",
+        help=_HELP["wear"],
+        description="Wear growth (studies/wear/): 'hicenv wear run' trains the validation runs, resumably; "
+        "'hicenv wear report' writes the projection's validation table. 'hicenv wear run --help' lists the options.",
+        add_help=False,
+    )
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="run or report, and its options")
+    p.set_defaults(func=_wear)
+
+
+def _wear(args) -> int:
+    from hicenv_agents.experiments.wear import main as wear_main
+
+    return wear_main(args.rest)
+
+
 def _add_bench(sub) -> None:
     p = sub.add_parser(
         "bench",
@@ -572,6 +606,8 @@ def _bench(args) -> int:
 
 
 def _summary(m: dict) -> str:
+    from hicenv.design.deployment import VALIDATED_FACTOR
+
     cfg = m["config"]
     name = (
         "FP32 baseline"
@@ -590,6 +626,18 @@ def _summary(m: dict) -> str:
         f"{m['reference_size_bits'] / 8e6:.3f} MB)"
     )
     lines.append(f"  write cycles      max {m['max_write_cycles']} ({m['endurance_fraction']:.2e} of endurance)")
+    if m.get("projected_writes") is not None:
+        lines.append(
+            f"  per deployment    {m['projected_writes']:.4g} writes of the most-written device a training "
+            f"({m['projection']}, {m['extrapolation']:.0f}x the run, "
+            f"{'within' if m['validated'] else 'beyond'} the {VALIDATED_FACTOR:.0f}x validated); "
+            f"lifetime wear {m['lifetime_wear']:.3g}, "
+            f"{m['lifetime_trainings']:.3g} trainings"
+        )
+    lines.append(
+        f"  hardware          area {m['area_mm2']:.3g} mm^2, inference {m['inference_energy_j'] * 1e6:.3g} uJ/image, "
+        f"training {m['train_energy_j']:.4g} J (docs/costs.md)"
+    )
     b = m["budget"]
     lines.append(
         f"  training          {m['train_images']} images x {b.get('epochs', 1)} epochs, {m['steps']} steps "
@@ -634,6 +682,7 @@ _COMMANDS = {
     "table": _add_table,
     "paper": _add_paper,
     "bench": _add_bench,
+    "wear": _add_wear,
 }
 """Commands by name, each adding its parser to the subparsers."""
 

@@ -98,9 +98,9 @@ def test_bad_input_exits_2_with_one_line_naming_the_field(args, field, tmp_path)
 def test_evaluate_has_a_flag_for_every_config_field():
     from dataclasses import fields
 
+    from hicenv.sim.budget import Budget
     from hicenv.sim.config import HICConfig
     from hicenv.sim.devices import PCMParams
-    from hicenv.sim.trainer import Budget
 
     text = hicenv("evaluate", "--help").stdout
     flags = {w.split("=")[0] for w in text.replace("[", " ").replace("]", " ").split() if w.startswith("--")}
