@@ -50,6 +50,7 @@ _NESTED = {
     "epoch_accuracy",
     "learning_curve",
     "wear_curve",
+    "measured",
     "pulses",
     "config",
     "budget",

@@ -75,6 +75,7 @@ def _cases() -> list:
         "epochs": ["0", "x"],
         "test_images": ["0"],
         "drift_test_images": ["0"],
+        "drift_draws": ["0", "x"],
         "batch_size": ["0", "x"],
         "lr": ["0", "-1", "nan", "inf"],
         "schedule": ["linear"],

@@ -20,6 +20,10 @@ from hicenv.sim.config import HICConfig
         ({"noise": float("nan")}, "noise"),
         ({"rounding": "up"}, "rounding"),
         ({"msb_bits": 4.0}, "msb_bits"),
+        ({"acc_range": 1.5}, "acc_range"),
+        ({"acc_range": float("inf")}, "acc_range"),
+        ({"acc_range": "wide"}, "acc_range"),
+        ({"acc_range": True}, "acc_range"),
     ],
 )
 def test_out_of_space_points_name_the_field(kwargs, field):
@@ -35,3 +39,11 @@ def test_round_trip_and_hashing():
     assert HICConfig(acc_bits=32).float_accumulator
     with pytest.raises(ValueError, match="unknown HICConfig field"):
         HICConfig.from_dict({"msb": 4})
+
+
+@pytest.mark.parametrize("msb, lsb, deltas", [(2, 2, 2.0), (4, 5, 2.0), (5, 5, 2.0), (6, 6, 8.0), (8, 8, 128.0)])
+def test_the_auto_accumulator_range_doubles_with_each_bit_above_nine(msb, lsb, deltas):
+    assert HICConfig(msb_bits=msb, lsb_bits=lsb, acc_range="auto").acc_range_deltas == deltas
+    assert HICConfig(msb_bits=msb, lsb_bits=lsb, acc_range=3).acc_range_deltas == 3.0  # a number is kept
+    c = HICConfig(msb_bits=msb, lsb_bits=lsb, acc_range="auto")
+    assert HICConfig.from_dict(c.to_dict()) == c and c.to_dict()["acc_range"] == "auto"

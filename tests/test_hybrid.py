@@ -133,6 +133,41 @@ def test_float_accumulator_saturates_at_its_range():
     assert int(m[0] * 16 + level[0]) == 66
 
 
+def test_a_fixed_acc_range_caps_a_step_at_less_weight_the_more_bits():
+    # delta = headroom 2 x max|w| 0.5 / 2**(bits-1): 1/128 at 8 bits, 1/32768 at 16. A step
+    # asking for 1/128 of weight is 1 delta at 8 bits (moved whole) but 256 deltas at 16;
+    # the fixed-point accumulator at +-2 deltas holds at most 32767/16384 deltas, so one
+    # level moves (1/256 of the step), and the clip counters record the 254 deltas lost.
+    step = 1 / 128
+    for msb, lsb, acc_range, moved, clips in (
+        (4, 4, 2.0, 1 / 128, 0),
+        (8, 8, 2.0, 1 / 32768, 1),
+        (8, 8, 512.0, 1 / 128, 0),
+    ):
+        hw = make([0.5, 0.0], msb_bits=msb, lsb_bits=lsb, acc_bits=16 if msb == 8 else 8, acc_range=acc_range)
+        hw.flat[0] += step
+        hw.update()
+        assert float(hw.flat[0]) - 0.5 == pytest.approx(moved, rel=1e-6), (msb, acc_range)
+        assert int(hw.acc_clips) == clips
+    assert float(hw.acc_clipped_delta) == 0.0
+    hw = make([0.5, 0.0], msb_bits=8, lsb_bits=8, acc_bits=16, acc_range=2.0)
+    push(hw, [256.0, 0.0])
+    assert float(hw.acc_clipped_delta) == pytest.approx(256 - 32767 / 16384)
+
+
+@pytest.mark.parametrize("msb, lsb, moved", [(8, 8, 1 / 256), (6, 6, 1 / 256), (4, 4, 1 / 64)])
+def test_the_auto_acc_range_caps_a_step_at_a_512th_of_the_code_range(msb, lsb, moved):
+    # The code range is 2**bits deltas = 2 x headroom 2 x max|w| 0.5 = 2 in weight. A step
+    # asking for 1/64 of weight is clipped to 2/512 = 1/256 of weight at 16 and 12 bits
+    # (128 and 8 deltas of the float accumulator); at 8 bits the range's floor of 2
+    # deltas (1/64 of weight) lets it through whole.
+    hw = make([0.5, 0.0], msb_bits=msb, lsb_bits=lsb, acc_bits=32, acc_range="auto")
+    hw.flat[0] += 1 / 64
+    hw.update()
+    assert float(hw.flat[0]) - 0.5 == pytest.approx(moved, rel=1e-6)
+    assert int(hw.acc_clips) == (0 if msb == 4 else 1)
+
+
 def test_stochastic_rounding_is_unbiased_and_nearest_is_not():
     n = 100_000
     w = [0.5] + [0.0] * (n - 1)

@@ -147,3 +147,37 @@ def test_tiny_widths_train_without_hanging(width):
     )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and "done" in p.stdout, p.stderr
+
+
+def test_each_drift_horizon_is_the_mean_over_the_budgets_device_draws(monkeypatch):
+    # A stand-in for the devices whose accuracy is the draw's number / 10 (+0.05 when
+    # compensated): three draws give (0.1 + 0.2 + 0.3) / 3 at every horizon after t0.
+    from types import SimpleNamespace
+
+    import torch
+
+    from hicenv.sim import trainer
+
+    class Devices:
+        draws, loaded = 0, None
+
+        def sample_drift_state(self):
+            self.draws += 1
+            return self.draws
+
+        def read_at(self, t, state, compensate=False):
+            return (t, state, compensate)
+
+        def load(self, weights):
+            self.loaded = weights
+
+    hw = Devices()
+    monkeypatch.setattr(trainer, "_accuracy", lambda model, b: hw.loaded[1] / 10 + 0.05 * hw.loaded[2])
+    monkeypatch.setattr(trainer, "_correct", lambda model, b: torch.ones(4, dtype=torch.bool))
+    out = trainer._accuracies(None, hw, SimpleNamespace(test=None, drift_test=None, n_drift=4), draws=3)
+    assert hw.draws == 3 and out["accuracy_drift"]["0s"] == 1.0
+    for h in ("1h", "1d", "1mo", "1y"):
+        assert out["accuracy_drift"][h] == pytest.approx(0.2)
+        assert out["accuracy_drift_gdc"][h] == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="drift_draws"):
+        Budget(drift_draws=0)

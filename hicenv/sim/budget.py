@@ -32,6 +32,9 @@ class Budget:
     """Test images for ``accuracy`` (a fixed subset); None: all."""
     drift_test_images: int | None = 1000
     """Test images for each drift horizon (a prefix of the test subset); None: all."""
+    drift_draws: int = 1
+    """Device draws (drift exponents, analog state, read noise) averaged at each drift
+    horizon: a draw is a read of the trained devices, not a training."""
     batch_size: int = 128
     """Mini-batch size."""
     lr: float = 0.1
@@ -56,6 +59,8 @@ class Budget:
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or v < 1):
                 raise InputError(f"Budget.{name} must be a positive integer or None, got {v!r}")
+        if isinstance(self.drift_draws, bool) or not isinstance(self.drift_draws, int) or self.drift_draws < 1:
+            raise InputError(f"Budget.drift_draws must be an integer >= 1, got {self.drift_draws!r}")
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise InputError(f"Budget.epochs must be an integer >= 1, got {self.epochs!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:

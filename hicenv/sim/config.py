@@ -17,6 +17,8 @@ __all__ = ["HICConfig", "MAX_TOTAL_BITS", "FLOAT_ACC_BITS", "LSB_ENCODINGS", "ch
 
 MAX_TOTAL_BITS = 16
 """Upper bound on ``msb_bits + lsb_bits`` (codes are stored as int16)."""
+AUTO = "auto"
+"""``acc_range`` scaled with the total bits (:attr:`HICConfig.acc_range_deltas`)."""
 FLOAT_ACC_BITS = 32
 """``acc_bits`` value that selects the float-32 accumulator (the reference)."""
 _ACC_BITS_RANGE = (2, 16)
@@ -66,14 +68,21 @@ class HICConfig:
     instead of biasing it; each device is programmed, drifted, read and counted for
     endurance. Twice the multi-level devices; the code range shifts down by
     ``2**(lsb_bits-1)``."""
-    acc_range: float = 2.0
+    acc_range: float | str = 2.0
     """Accumulator range in units of ``delta`` [our choice]: it saturates symmetrically,
     at +-acc_range (float) or +-(2**(acc_bits-1) - 1) grid units, one unit inside
     +-acc_range (fixed point), so zero-mean updates move codes without bias.
 
     It bounds how many levels one step can move (``acc_range`` for the float
     accumulator, ``ceil(acc_range) - 1`` for fixed point), so it also clips large
-    early updates."""
+    early updates. ``delta`` halves with every extra bit, so a fixed range caps a step
+    at less weight the more bits: at 2 deltas, 16-bit designs clip most updates and lose
+    about 10 points at the proxy budget (``studies/accumulator/REPORT.md``).
+    ``"auto"``: ``max(2, 2**(total_bits - 9))`` deltas, a step of at most 1/512 of
+    the code range (:attr:`acc_range_deltas`). A fixed-point accumulator's grid step is
+    ``acc_range / 2**(acc_bits-1)`` deltas, so a wider range costs resolution. HIC-Bench v2
+    is made at ``"auto"``; the default stays 2 (what the shipped bench and its surrogate
+    hold) until v2 ships, and becomes ``"auto"`` with it."""
     code_headroom: float = 2.0
     """Per-layer step ``delta`` = headroom * max|w_init| / 2**(bits-1) [our choice]:
     the code range covers the initial weights twice over, room to grow."""
@@ -118,20 +127,36 @@ class HICConfig:
             raise InputError(f"device_model must be one of {tuple(DEVICE_MODELS)}, got {self.device_model!r}")
         if self.lsb_encoding not in LSB_ENCODINGS:
             raise InputError(f"lsb_encoding must be one of {LSB_ENCODINGS}, got {self.lsb_encoding!r}")
-        if not self.acc_range >= 2:
+        if self.acc_range != AUTO and not (
+            isinstance(self.acc_range, (int, float))
+            and not isinstance(self.acc_range, bool)
+            and math.isfinite(self.acc_range)
+            and self.acc_range >= 2
+        ):
             raise InputError(
-                f"acc_range must be >= 2 (units of delta, so a +1 transfer is reachable), got {self.acc_range}"
+                "acc_range must be >= 2 (units of delta, so a +1 transfer is reachable) or 'auto' "
+                f"(scaled with the total bits), got {self.acc_range!r}"
             )
         if not self.code_headroom > 0:
             raise InputError(f"code_headroom must be > 0, got {self.code_headroom}")
         # Canonical form: keep width a float so equal points hash equally.
         object.__setattr__(self, "width", float(self.width))
         object.__setattr__(self, "noise", float(self.noise))
+        if self.acc_range != AUTO:
+            object.__setattr__(self, "acc_range", float(self.acc_range))
 
     @property
     def total_bits(self) -> int:
         """Bits per HIC weight in the inference model (32 for the baseline)."""
         return 32 if self.fp32 else self.msb_bits + self.lsb_bits
+
+    @property
+    def acc_range_deltas(self) -> float:
+        """The accumulator range in deltas: ``acc_range``, or for ``"auto"``
+        ``max(2, 2**(total_bits - 9))``, which caps a step at 1/512 of the code range."""
+        if self.acc_range == AUTO:
+            return float(max(2, 2 ** (self.total_bits - 9)))
+        return float(self.acc_range)
 
     @property
     def float_accumulator(self) -> bool:

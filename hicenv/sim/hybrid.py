@@ -124,7 +124,7 @@ class HybridWeights:
         else:
             # Fixed point: 2**(acc_bits-1) grid steps span acc_range deltas.
             self.chi = torch.zeros(n, device=device, dtype=torch.int16)
-            self.acc_per_delta = 2 ** (config.acc_bits - 1) / config.acc_range
+            self.acc_per_delta = 2 ** (config.acc_bits - 1) / config.acc_range_deltas
             # Symmetric: the most negative two's-complement value is left out, so a
             # saturated accumulator moves codes as far down as up.
             self.acc_hi = float(2 ** (config.acc_bits - 1) - 1)
@@ -144,6 +144,10 @@ class HybridWeights:
         # Transfer on the k != 0 subset (CPU) or over all weights (CUDA): see _transfer.
         self.sparse_transfer = device.type == "cpu"
         self.saturations = torch.zeros((), device=device, dtype=torch.int64)
+        # Weight-updates whose accumulator sum left its range and was clipped (the per-step
+        # cap of acc_range), and the update they lost, in units of delta.
+        self.acc_clips = torch.zeros((), device=device, dtype=torch.int64)
+        self.acc_clipped_delta = torch.zeros((), device=device, dtype=torch.float64)
         # Totals by pulse kind, for energy: binary SETs (0 -> 1) and RESETs (1 -> 0), and
         # transfers (weights whose code changed in an update).
         self.binary_sets = torch.zeros((), device=device, dtype=torch.int64)
@@ -248,7 +252,10 @@ class HybridWeights:
         dw = (self.flat - self._w_read).div_(self.delta)  # in units of delta
         cfg = self.config
         if cfg.float_accumulator:
-            chi = self.chi.add_(dw).clamp_(-cfg.acc_range, cfg.acc_range)
+            chi = self.chi.add_(dw)
+            r = cfg.acc_range_deltas
+            self._count_clips(chi, -r, r, 1.0)
+            chi.clamp_(-r, r)
             k = torch.trunc(chi)
             chi.sub_(k)
         else:
@@ -257,6 +264,7 @@ class HybridWeights:
                 x.add_(torch.rand(x.shape, generator=self.gen, device=x.device)).floor_()
             else:
                 x.round_()
+            self._count_clips(x, self.acc_lo, self.acc_hi, self.acc_per_delta)
             x.clamp_(self.acc_lo, self.acc_hi)
             k = torch.trunc(x / self.acc_per_delta)
             self.chi.copy_(x.sub_(k * self.acc_per_delta))
@@ -265,6 +273,12 @@ class HybridWeights:
             self._widen_counters()
         self._transfer(k)
         self._refresh()
+
+    def _count_clips(self, x: torch.Tensor, lo: float, hi: float, per_delta: float) -> None:
+        """Count the accumulator sums outside ``[lo, hi]`` and the update they lose."""
+        excess = (x - hi).clamp_(min=0) + (lo - x).clamp_(min=0)
+        self.acc_clips += (excess > 0).sum()
+        self.acc_clipped_delta += excess.sum(dtype=torch.float64) / per_delta
 
     def _widen_counters(self) -> None:
         self.msb_flips = self.msb_flips.int()

@@ -2,7 +2,9 @@
 
 :func:`hicenv.sim.trainer.evaluate` returns a :class:`Result` (a plain dict, so it
 is JSON as it stands: the cache, the paper's runs and the bench store it whole).
-:func:`hicenv.rows.flatten` turns one into a table row.
+:func:`hicenv.rows.flatten` turns one into a table row. A result of ``evaluate(...,
+measure=f)`` also holds ``measured``, ``f``'s dict (not a :class:`Result` field: only
+experiments ask for it).
 """
 
 from __future__ import annotations
@@ -83,6 +85,12 @@ class Result(TypedDict):
     """``max_write_cycles`` over the device endurance (``device.endurance_cycles``)."""
     msb_saturations: int
     """Transfers clipped at the code range during training."""
+    acc_clips: int
+    """Weight-updates whose accumulator sum left its range (``acc_range`` deltas) and was clipped."""
+    acc_clip_fraction: float
+    """``acc_clips`` over all weight-updates (weights x steps)."""
+    acc_clipped_delta: float
+    """Update lost to those clips, summed over weights and steps, in units of each weight's ``delta``."""
     saturated_codes: int
     """Codes at either end of the range after training."""
     hic_state_bytes_per_weight: float
@@ -126,6 +134,8 @@ class Result(TypedDict):
     """Test images for ``accuracy``."""
     drift_test_images: int
     """Test images at each drift horizon (a prefix of the test images)."""
+    drift_draws: int
+    """Device draws averaged at each drift horizon (``Budget.drift_draws``)."""
     seed: int
     """The seed of initialisation, data order and devices."""
     sim_fingerprint: str

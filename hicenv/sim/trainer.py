@@ -197,6 +197,7 @@ def evaluate(
     on_epoch: Callable[[int, dict], None] | None = None,
     download: bool = False,
     cuda_graphs: bool | None = None,
+    measure: Callable[[nn.Module, HybridWeights | None, Batches], dict] | None = None,
 ) -> Result:
     """Train one design point under one budget and return its metrics (:class:`Result`).
 
@@ -205,6 +206,9 @@ def evaluate(
     pruners. It may raise to stop the run. ``progress`` shows a bar on a terminal.
     ``cuda_graphs`` (None: on for CUDA devices) replays each training forward and
     backward as one CUDA graph (:func:`graph_model`). ``seed`` is in [0, 2**32).
+    ``measure(model, hybrid_weights, test_batches)``, called once after the standard
+    measurements, measures the trained network further (e.g. several device draws per
+    horizon: :mod:`hicenv_agents.experiments.noise`); its dict is the result's ``measured``.
     """
     config = HICConfig.from_dict(config) if isinstance(config, dict) else config
     budget = get_budget(budget)
@@ -219,7 +223,7 @@ def evaluate(
             graphs = dev.type == "cuda" if cuda_graphs is None else bool(cuda_graphs)
             if graphs and dev.type != "cuda":
                 raise InputError(f"cuda_graphs needs a CUDA device, got {dev}")
-            return _train_and_measure(config, budget, seed, ds, dev, progress, on_epoch, graphs)
+            return _train_and_measure(config, budget, seed, ds, dev, progress, on_epoch, graphs, measure)
 
 
 @dataclass
@@ -257,7 +261,15 @@ def _splits(ds: Dataset, budget: Budget, dev: torch.device, g_data: torch.Genera
 
 
 def _train_and_measure(
-    config: HICConfig, budget: Budget, seed: int, ds: Dataset, dev: torch.device, progress: bool, on_epoch, graphs: bool
+    config: HICConfig,
+    budget: Budget,
+    seed: int,
+    ds: Dataset,
+    dev: torch.device,
+    progress: bool,
+    on_epoch,
+    graphs: bool,
+    measure=None,
 ) -> Result:
     """The body of :func:`evaluate`, under the convolution-kernel settings it picked."""
     # Independent streams from one seed: init, data order and augmentation, devices.
@@ -280,7 +292,7 @@ def _train_and_measure(
     t_eval = time.perf_counter()
     result: dict = {"failed": run.failed, "failure_reason": run.reason}
     result.update(
-        _accuracies(model, hw, splits)
+        _accuracies(model, hw, splits, budget.drift_draws)
         if not run.failed
         else dict(accuracy=None, accuracy_drift=None, accuracy_drift_gdc=None)
     )
@@ -309,11 +321,14 @@ def _train_and_measure(
         train_images=len(splits.train.y),
         test_images=splits.n_test,
         drift_test_images=splits.n_drift,
+        drift_draws=budget.drift_draws,
         seed=seed,
         cuda_graphs=graphs,
         channels_last=cl,
         **_provenance(dev),
     )
+    if measure is not None and not run.failed:
+        result["measured"] = measure(model, hw, splits.test)
     return result
 
 
@@ -396,24 +411,34 @@ def _learning_curve(run: _Run) -> dict[str, list[float]]:
     return curve
 
 
-def _accuracies(model: nn.Module, hw: HybridWeights | None, splits: _Splits) -> dict:
+def _accuracies(model: nn.Module, hw: HybridWeights | None, splits: _Splits, draws: int = 1) -> dict:
     """Test accuracy right after training, and the drift subset's at every horizon,
-    uncompensated and compensated (the drift subset is a prefix of the test subset)."""
+    uncompensated and compensated (the drift subset is a prefix of the test subset),
+    each horizon's the mean over ``draws`` device draws (the first also gives t0)."""
     state = hw.sample_drift_state() if hw is not None else None
     if hw is not None:
         hw.load(hw.read_at(0.0, state))
     correct = _correct(model, splits.test)
     at_t0 = correct[: splits.n_drift].float().mean().item()
-    drift, gdc = {}, {}
-    for h, t in HORIZONS_S.items():
-        if hw is None or t == 0:  # digital weights do not drift; compensation is 1 at t0
-            drift[h] = gdc[h] = at_t0
-            continue
-        hw.load(hw.read_at(t, state, compensate=False))
-        drift[h] = _accuracy(model, splits.drift_test)
-        hw.load(hw.read_at(t, state, compensate=True))
-        gdc[h] = _accuracy(model, splits.drift_test)
+    drift = dict.fromkeys(HORIZONS_S, at_t0)
+    gdc = dict(drift)
+    if hw is not None:  # digital weights do not drift; compensation is 1 at t0
+        timed = {h: t for h, t in HORIZONS_S.items() if t > 0}
+        drift.update(dict.fromkeys(timed, 0.0))
+        gdc.update(dict.fromkeys(timed, 0.0))
+        for d in range(draws):
+            if d:
+                state = hw.sample_drift_state()
+            for h, t in timed.items():
+                drift[h] += _read_accuracy(model, hw, splits, t, state, False) / draws
+                gdc[h] += _read_accuracy(model, hw, splits, t, state, True) / draws
     return {"accuracy": correct.float().mean().item(), "accuracy_drift": drift, "accuracy_drift_gdc": gdc}
+
+
+def _read_accuracy(model: nn.Module, hw: HybridWeights, splits: _Splits, t: float, state, compensate: bool) -> float:
+    """The drift subset's accuracy with the devices read at ``t`` seconds under ``state``."""
+    hw.load(hw.read_at(t, state, compensate=compensate))
+    return _accuracy(model, splits.drift_test)
 
 
 def _wear(hw: HybridWeights | None, hic_names: list[str]) -> dict:
@@ -424,12 +449,18 @@ def _wear(hw: HybridWeights | None, hic_names: list[str]) -> dict:
             max_write_cycles=0,
             endurance_fraction=0.0,
             msb_saturations=0,
+            acc_clips=0,
+            acc_clip_fraction=0.0,
+            acc_clipped_delta=0.0,
             saturated_codes=0,
             hic_state_bytes_per_weight=0.0,
         )
     return {
         **cycle_stats(hw.write_cycles(), hw.sizes, hic_names, hw.device_model.endurance_cycles),
         "msb_saturations": int(hw.saturations),
+        "acc_clips": int(hw.acc_clips),
+        "acc_clip_fraction": int(hw.acc_clips) / max(hw.updates * hw.n, 1),
+        "acc_clipped_delta": float(hw.acc_clipped_delta),
         "saturated_codes": hw.saturated_codes(),
         "hic_state_bytes_per_weight": hw.state_bytes_per_weight(),
     }
