@@ -11,11 +11,13 @@ its traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import os
 import re
 import sys
+from functools import partial
 from pathlib import Path
 
 from hicenv.errors import InputError
@@ -42,6 +44,8 @@ _HELP = {
     "paper": "the paper's experiment: train its panel (run) or write its report (report)",
     "bench": "HIC-Bench: generate it (run), compile the stored results (compile), write its report (report)",
     "wear": "wear growth: train the projection's validation runs (run), write its validation table (report)",
+    "accumulator": "the accumulator's per-step cap above 13 bits: train its runs (run), write its table (report)",
+    "noise": "the objective's noise by source (seed, device draw, test images): train its runs, decompose them",
     "worker": "join a stored study from another process or machine",
     "pareto": "export the Pareto front of a stored study (CSV, PNG)",
     "rl": "train a stable-baselines3 agent (or the random baseline) on the environment",
@@ -99,7 +103,22 @@ def _parse_optional_int(text: str) -> int | None:
     return None if str(text).lower() == "none" else int(text)
 
 
-_FLAG_TYPES = {"int": int, "float": float, "str": str, "bool": _parse_bool, "int | None": _parse_optional_int}
+def _parse_float_or_word(text: str) -> float | str:
+    """A number, or a word the field takes (``acc_range`` ``auto``): the dataclass validates it."""
+    try:
+        return float(text)
+    except ValueError:
+        return str(text)
+
+
+_FLAG_TYPES = {
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": _parse_bool,
+    "int | None": _parse_optional_int,
+    "float | str": _parse_float_or_word,
+}
 """Field annotation -> how its flag's text is read."""
 
 
@@ -564,22 +583,37 @@ def _paper(args) -> int:
     return report_main(args.rest)
 
 
-def _add_wear(sub) -> None:
-    p = sub.add_parser(
-        "wear",
-        help=_HELP["wear"],
-        description="Wear growth (studies/wear/): 'hicenv wear run' trains the validation runs, resumably; "
-        "'hicenv wear report' writes the projection's validation table. 'hicenv wear run --help' lists the options.",
-        add_help=False,
-    )
-    p.add_argument("rest", nargs=argparse.REMAINDER, help="run or report, and its options")
-    p.set_defaults(func=_wear)
+def _experiment(name: str, description: str):
+    """A command that hands its arguments to ``hicenv_agents.experiments.<name>.main``
+    (``run`` trains the experiment's runs, resumably; ``report`` writes its table)."""
+
+    def add(sub) -> None:
+        p = sub.add_parser(name, help=_HELP[name], description=description, add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER, help="run or report, and its options")
+        p.set_defaults(func=lambda args: _experiment_main(name, args.rest))
+
+    return add
 
 
-def _wear(args) -> int:
-    from hicenv_agents.experiments.wear import main as wear_main
+def _experiment_main(name: str, rest: list[str]) -> int:
+    return importlib.import_module(f"hicenv_agents.experiments.{name}").main(rest)
 
-    return wear_main(args.rest)
+
+_add_wear = _experiment(
+    "wear",
+    "Wear growth (studies/wear/): 'hicenv wear run' trains the validation runs, resumably; "
+    "'hicenv wear report' writes the projection's validation table. 'hicenv wear run --help' lists the options.",
+)
+_add_accumulator = _experiment(
+    "accumulator",
+    "The accumulator's per-step cap (studies/accumulator/): 'hicenv accumulator run' trains designs of 8-16 "
+    "bits at several acc_range values, resumably; 'hicenv accumulator report' writes their table.",
+)
+_add_noise = _experiment(
+    "noise",
+    "The objective's noise (studies/noise/): 'hicenv noise run' trains 12 designs x 3 seeds and reads each under "
+    "8 device draws, resumably; 'hicenv noise report' splits the variance and prices the cuts.",
+)
 
 
 def _add_bench(sub) -> None:
@@ -596,13 +630,18 @@ def _add_bench(sub) -> None:
 
 
 def _bench(args) -> int:
-    if args.rest[:1] == ["report"]:
+    return _bench_main(args.rest)
+
+
+def _bench_main(rest: list[str]) -> int:
+    """``hicenv bench ...``: ``report`` goes to the report's parser, the rest to the bench's."""
+    if rest[:1] == ["report"]:
         from hicenv_agents.experiments.bench_report import main as report_main
 
-        return report_main(args.rest[1:])
+        return report_main(rest[1:])
     from hicenv_agents.experiments.bench import main as bench_main
 
-    return bench_main(args.rest)
+    return bench_main(rest)
 
 
 def _summary(m: dict) -> str:
@@ -683,8 +722,17 @@ _COMMANDS = {
     "paper": _add_paper,
     "bench": _add_bench,
     "wear": _add_wear,
+    "accumulator": _add_accumulator,
+    "noise": _add_noise,
 }
 """Commands by name, each adding its parser to the subparsers."""
+
+
+_PASS_THROUGH = {
+    "bench": _bench_main,
+    **{name: partial(_experiment_main, name) for name in ("wear", "accumulator", "noise")},
+}
+"""Commands whose whole argument list goes to their own parser (so ``--help`` reaches it)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -712,6 +760,12 @@ def _main(argv: list[str] | None) -> int:
     # --help answer at once.
     words = sys.argv[1:] if argv is None else argv
     command = next((w for w in words if not w.startswith("-")), None)
+    if words[:1] and words[0] in _PASS_THROUGH:  # their own parsers answer --help and bad options
+        try:
+            return _PASS_THROUGH[words[0]](list(words[1:]))
+        except InputError as e:
+            print(f"hicenv {words[0]}: error: {e}", file=sys.stderr)
+            return 2
     for name, add in _COMMANDS.items():
         if name == command:
             add(sub)

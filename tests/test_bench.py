@@ -285,3 +285,42 @@ def test_coverage_notes_do_not_let_extra_runs_hide_missing_ones():
     assert "Sobol: 1 run(s) beyond the plan" in notes and "1 planned runs missing" in notes
     cov.loc["seed 1", "stored"] = 24
     assert not any("incomplete" in n for n in _coverage_notes(cov))
+
+
+def test_the_points_nearest_the_front_by_hand(monkeypatch):
+    # At one noise level, equal wear: A (80%, size 0.2) is smaller than B (70%, 0.3) and C
+    # (79.5%, 0.25), so A is always on the front and B or C only when its accuracy beats A's.
+    # The seed sd is A's over seeds 0-2 (80, 78, 82: 2 points), so C beats A with P =
+    # Phi(-0.5 / (2 sqrt 2)) = 0.43 and B with Phi(-10 / 2.83) = 0.0002: A, then C.
+    from hicenv.design import deployment
+
+    monkeypatch.setattr(deployment, "wear_metrics", lambda r, d: {"lifetime_wear": 1e-3})
+
+    def row(label, seed, acc, size):
+        config = {"msb_bits": 4, "lsb_bits": 4, "acc_bits": 8, "width": 1.0, "lsb_encoding": "unsigned", "noise": 1.0}
+        return {"label": label, "set": "sobol", "seed": seed, "failed": False, "config": config,
+                "accuracy_drift": {"1y": acc}, "accuracy_drift_gdc": {"1y": acc}, "size_ratio": size}  # fmt: skip
+
+    rows = [row("A", 0, 0.80, 0.2), row("A", 1, 0.78, 0.2), row("A", 2, 0.82, 0.2)]
+    rows += [row("B", 0, 0.70, 0.3), row("C", 0, 0.795, 0.25)]
+    points = bench.front_points(rows, k=2, draws=4000)
+    assert [p["label"] for p in points] == ["A", "C"]
+    assert points[0]["p_front"] == 1.0 and points[1]["p_front"] == pytest.approx(0.43, abs=0.03)
+    with pytest.raises(InputError, match="several seeds"):
+        bench.front_points([r for r in rows if r["seed"] == 0])
+
+
+def test_the_front_seeds_follow_a_complete_first_pass_only(monkeypatch, tmp_path):
+    calls = []
+    left = {"first": 3}
+
+    def fake_run_tasks(out, runs, **kw):
+        calls.append([t["label"] for t in runs])
+        return left["first"] if len(calls) == 1 else 0
+
+    monkeypatch.setattr(bench, "run_tasks", fake_run_tasks)
+    monkeypatch.setattr(bench, "front_tasks", lambda results: [{"label": "front"}])
+    assert bench.run(str(tmp_path), n=4) == 3 and len(calls) == 1  # cut short: no second pass
+    calls.clear()
+    left["first"] = 0
+    assert bench.run(str(tmp_path), n=4) == 0 and calls[1] == ["front"]

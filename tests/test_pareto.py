@@ -121,3 +121,14 @@ def test_repeated_designs_are_one_design_with_counts_and_seed_spread():
     assert d.loc[0, "lifetime_wear"] == pytest.approx(0.2) and np.isnan(d.loc[1, "size_ratio_std"])
     fr = front(df)
     assert len(fr) == 2 and fr["evaluations"].sum() == 5  # two designs on the front, not five rows
+
+
+def test_front_probability_is_the_normal_tail_for_one_uncertain_rival():
+    # A = (0, 0) exact; B = (1 + sd z, 0) with sd 1. B is on the front when its first value
+    # falls below A's (z < -1: Phi(-1) = 0.159); A is, unless B dominates it (z >= -1: 0.841).
+    from hicenv.design.pareto import front_probability
+
+    p = front_probability(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[0.0, 0.0], [1.0, 0.0]]), draws=4000)
+    assert p[1] == pytest.approx(0.1587, abs=0.02) and p[0] == pytest.approx(0.8413, abs=0.02)
+    exact = front_probability(np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), 0.0, draws=10)
+    assert exact.tolist() == [1.0, 1.0, 0.0]  # no noise: the front itself

@@ -8,7 +8,14 @@ is that signal, tabulated once on settled simulator code:
   point distinct and valid. Its first 2^k points are balanced over the knobs, so a
   bench cut short by a deadline is still a space-filling sample;
 * the paper's panel (:data:`hicenv_agents.experiments.paper.PANEL`), FP32 included;
-* seeds 1 and 2 on the first :data:`SEED_POINTS` Sobol points, to measure seed noise.
+* seeds 1 and 2 on the first :data:`SEED_POINTS` Sobol points, to measure seed noise
+  across the space;
+* seeds 1 and 2 on the :data:`FRONT_POINTS` Sobol points most likely to be on the front
+  (:func:`front_points`, chosen from the first pass once it is complete), where a search
+  has to tell good designs apart.
+
+Every run holds :data:`BENCH_SETTINGS` (v2: ``acc_range="auto"``, the accumulator
+finding of ``studies/accumulator/REPORT.md``).
 
 Each result is the whole :class:`~hicenv.sim.result.Result` (accuracy at every
 horizon with and without compensation, write-cycle statistics, sizes, the learning
@@ -22,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,13 +45,31 @@ if TYPE_CHECKING:  # numpy, pandas and scipy load where used: a GPU image may ru
 
     from hicenv.design.space import DesignSpace
 
-__all__ = ["N_POINTS", "SEED_POINTS", "BENCH_BUDGET", "sobol_points", "tasks", "run", "write_tasks", "read_tasks"]
+__all__ = [
+    "N_POINTS",
+    "SEED_POINTS",
+    "FRONT_POINTS",
+    "BENCH_BUDGET",
+    "BENCH_SETTINGS",
+    "sobol_points",
+    "tasks",
+    "front_points",
+    "front_tasks",
+    "run",
+    "write_tasks",
+    "read_tasks",
+]
 
-N_POINTS = 200
-"""Sobol points of the bench: the issue's minimum, what two CPU cores afforded. The first
-128 are a balanced sample by themselves (a power of two); :func:`sobol_points` is a
-prefix of one sequence, so a larger bench keeps every stored run (256 would restore the
-balance)."""
+N_POINTS = 320
+"""Sobol points of the bench (v2; v1 had 200). The first 256 are a balanced sample by
+themselves (a power of two); :func:`sobol_points` is a prefix of one sequence, so a
+larger bench keeps every stored run."""
+FRONT_POINTS = 48
+"""Sobol points nearest the front (:func:`front_points`) run at seeds 1 and 2 too."""
+BENCH_SETTINGS: dict = {"acc_range": "auto"}
+"""Settings of every bench run besides the knobs (they are the bench's held settings)."""
+RESULTS = "studies/bench/results-v2"
+"""Where ``hicenv bench run`` stores v2's runs (v1's, on older code, are in ``studies/bench/results``)."""
 SEED_POINTS = 24
 """Sobol points (the first ones) run at seeds 1 and 2 too."""
 EXTRA_SEEDS = (1, 2)
@@ -62,7 +89,7 @@ def sobol_points(n: int = N_POINTS, space: DesignSpace | None = None, seed: int 
     sampler = qmc.Sobol(d=len(space.knobs), scramble=True, seed=seed)
     points: dict[tuple, dict] = {}
     while len(points) < n:
-        for u in sampler.random(max(64, n)):
+        for u in sampler.random(2 ** math.ceil(math.log2(max(64, n)))):  # whole powers of two: balanced
             index = np.minimum((u * [len(k) for k in space.knobs]).astype(int), [len(k) - 1 for k in space.knobs])
             point = space.decode(index)  # every point valid: decode raises if not
             config = {k.name: getattr(point, k.name) for k in space.knobs}
@@ -96,7 +123,7 @@ def _task(p: dict, budget: Budget, seed: int, kind: str, fp: str) -> dict:
 
     return {
         "label": p["label"],
-        "config": p["config"],
+        "config": {**BENCH_SETTINGS, **p["config"]},
         "set": p["set"],
         "kind": kind,
         "budget": budget.to_dict(),
@@ -153,6 +180,66 @@ def tasks(
     return out
 
 
+def front_points(rows: list[dict], k: int = FRONT_POINTS, draws: int = 1000) -> list[dict]:
+    """The ``k`` Sobol points most likely to be non-dominated on the default objectives, from
+    the stored seed-0 runs ``rows``: within each noise level (the context), each point's
+    probability of being on the front (:func:`hicenv.design.pareto.front_probability`) with
+    the search accuracy's pooled seed sd from the points stored at several seeds (size and
+    wear taken as exact), highest first."""
+    import numpy as np
+    import pandas as pd
+
+    from hicenv.design.deployment import Deployment, wear_metrics
+    from hicenv.design.objectives import Reading, get_objectives, objective_values, to_min
+    from hicenv.design.pareto import front_probability
+
+    sobol = [r for r in rows if r.get("set") == "sobol" and not r.get("failed")]
+    objectives = get_objectives()
+    how = Reading()
+    acc = pd.DataFrame({"label": r["label"], "acc": objective_values(r, objectives[:1], how)[0]} for r in sobol)
+    sd = float(np.sqrt(acc.groupby("label").acc.var().dropna().mean())) if acc.label.duplicated().any() else None
+    if sd is None or not np.isfinite(sd):
+        raise InputError("front_points needs Sobol points stored at several seeds (the seed noise); none are")
+    first = {r["label"]: r for r in sobol if r["seed"] == 0}
+    scored = []
+    for _, group in pd.DataFrame(
+        {"label": list(first), "noise": [r["config"]["noise"] for r in first.values()]}
+    ).groupby("noise"):
+        members = [first[lbl] for lbl in group.label]
+        values = np.array([objective_values({**r, **wear_metrics(r, Deployment())}, objectives, how) for r in members])
+        spread = np.zeros_like(values)
+        spread[:, 0] = sd  # the accuracy objective; NaN values (unknown wear) never dominate
+        p = front_probability(to_min(values, objectives), spread, draws=draws)
+        scored += [(pi, values[i, 0], members[i]) for i, pi in enumerate(p)]
+    scored.sort(key=lambda t: (-t[0], -t[1]))
+    return [
+        {"label": r["label"], "config": {k_: r["config"][k_] for k_ in _knobs()}, "set": "sobol", "p_front": float(p)}
+        for p, _, r in scored[:k]
+    ]
+
+
+def _knobs() -> list[str]:
+    from hicenv.design.space import DesignSpace
+
+    return [k.name for k in DesignSpace.default(noise_knob=True).knobs]
+
+
+def front_tasks(results: list[str], k: int = FRONT_POINTS, budget: Budget = BENCH_BUDGET) -> list[dict]:
+    """Seeds 1 and 2 of :func:`front_points` of the runs stored in ``results``."""
+    from hicenv.sim.data import load_dataset
+    from hicenv.sim.fingerprint import sim_fingerprint
+    from hicenv_agents.experiments.runner import load_results
+
+    fp, now = load_dataset("embedded").fingerprint, sim_fingerprint()
+    rows = [
+        r
+        for d in results
+        for r in load_results(d)
+        if r.get("budget_name") == budget.name and r.get("sim_fingerprint") == now
+    ]
+    return [_task(p, budget, s, "proxy", fp) for s in EXTRA_SEEDS for p in front_points(rows, k)]
+
+
 def run(
     out: str,
     n: int = N_POINTS,
@@ -174,17 +261,27 @@ def run(
     todo = read_tasks(tasks_file) if tasks_file else tasks(n, full_data=data_root, gpu_rung=gpu_rung)
     if data_root is None and any(t["kind"] == "long" for t in todo):
         raise InputError(f"{tasks_file} holds runs on the full Fashion-MNIST: give its folder with --data-root")
-    return run_tasks(
-        out,
-        todo,
-        dataset="fashion-mnist",
-        data_root=data_root,
-        device=device,
-        workers=workers,
-        deadline_s=deadline_s,
-        threads=threads,
-        stored=stored,
-    )
+    started = time.monotonic()
+
+    def train(runs: list[dict]) -> int:
+        left_s = None if deadline_s is None else max(deadline_s - (time.monotonic() - started), 1.0)
+        return run_tasks(
+            out,
+            runs,
+            dataset="fashion-mnist",
+            data_root=data_root,
+            device=device,
+            workers=workers,
+            deadline_s=left_s,
+            threads=threads,
+            stored=stored,
+        )
+
+    left = train(todo)
+    if left or tasks_file:
+        return left
+    print("first pass complete: seeds 1 and 2 on the points nearest the front", flush=True)
+    return train(front_tasks([out, *stored]))
 
 
 def write_tasks(path: str | Path, todo: list[dict]) -> Path:
@@ -254,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--out",
         default=None,
-        help="run: folder of result files (default studies/bench/results); "
+        help=f"run: folder of result files (default {RESULTS}); "
         "compile: the table (default hicenv/_data/bench.csv); tasks: the task list (default bench-tasks.json)",
     )
     ap.add_argument(
@@ -299,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(todo)} runs -> {path}")
         return 0
     left = run(
-        a.out or "studies/bench/results",
+        a.out or RESULTS,
         a.points,
         a.workers,
         a.threads,

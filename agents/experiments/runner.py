@@ -2,7 +2,8 @@
 
 A task is a design point (``config``), a ``budget`` (a dict), a ``seed`` and its
 ``kind`` (``proxy``: trained on the embedded subset, as searches do; ``long``: on
-the dataset given), plus names (``label``, ``set``, ``budget_name``). :func:`run_tasks`
+the dataset given), plus names (``label``, ``set``, ``budget_name``) and optionally
+``measure`` (``module:function``, :func:`hicenv.sim.trainer.evaluate`'s ``measure``). :func:`run_tasks`
 trains them in several processes sharing one device and appends each result, as
 soon as it is done, to a file per worker: a crash or a deadline loses at most the
 runs in flight, and a rerun skips what is stored (:func:`task_key`: what determines
@@ -22,6 +23,7 @@ import queue
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from hicenv.errors import check_count
@@ -57,6 +59,14 @@ def load_results(folder: str | os.PathLike) -> list[dict]:
     return rows
 
 
+def _resolve(name: str):
+    """The function a task's ``measure`` names, as ``module:function``."""
+    import importlib
+
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
 def _worker(rank: int, todo, out: str, device: str, dataset: str, data_root: str | None, threads: int) -> None:
     import torch
 
@@ -76,7 +86,10 @@ def _worker(rank: int, todo, out: str, device: str, dataset: str, data_root: str
             data[kind] = load_dataset("embedded") if kind == "proxy" else load_dataset(dataset, data_root)
         t = time.perf_counter()
         try:
-            r = evaluate(task["config"], task["budget"], seed=task["seed"], dataset=data[kind], device=device)
+            measure = _resolve(task["measure"]) if task.get("measure") else None
+            r = evaluate(
+                task["config"], task["budget"], seed=task["seed"], dataset=data[kind], device=device, measure=measure
+            )
         except Exception as e:  # one broken point must not stop the panel
             r = {
                 "failed": True,
@@ -189,3 +202,26 @@ def run_tasks(
     left = sum(task_key(t) not in finished for t in todo)
     print(f"{len(todo) - left} runs finished, {left} left", flush=True)
     return left
+
+
+def experiment_main(argv, name: str, description: str, tasks: Callable[[], list[dict]], report) -> int:
+    """The ``hicenv <name> run|report`` command of an experiment trained on the embedded
+    data: ``run`` trains ``tasks()`` into ``studies/<name>/results`` (resumable),
+    ``report(results, out)`` writes ``studies/<name>/REPORT.md`` and returns its path."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog=f"hicenv {name}", description=description)
+    ap.add_argument("action", choices=["run", "report"])
+    ap.add_argument("--results", default=f"studies/{name}/results", help="folder of result files")
+    ap.add_argument("--out", default=f"studies/{name}/REPORT.md", help="report: where it goes")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=None, help="run: torch threads per worker")
+    ap.add_argument("--deadline", type=float, default=None, help="run: stop after this many seconds")
+    a = ap.parse_args(argv)
+    if a.action == "report":
+        print(f"-> {report(a.results, a.out)}")
+        return 0
+    left = run_tasks(
+        a.results, tasks(), dataset="embedded", workers=a.workers, threads=a.threads, deadline_s=a.deadline
+    )
+    return 0 if left == 0 else 3
