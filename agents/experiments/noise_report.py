@@ -82,7 +82,8 @@ def components(designs: dict[str, list[np.ndarray]], n: int, k: int) -> dict[str
 
 
 def _pts(v: float) -> str:
-    return f"{100 * np.sqrt(v):.2f}"
+    """A variance as an sd in accuracy points; empty where the data do not give it (one seed)."""
+    return "" if not np.isfinite(v) else f"{100 * np.sqrt(max(v, 0.0)):.2f}"
 
 
 def write_report(results: str, out: str) -> Path:
