@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from hicenv.sim.budget import BUDGETS
-from hicenv_agents.experiments.runner import experiment_main, load_results
+from hicenv_agents.experiments.runner import experiment_main, load_results, make_task
 
 __all__ = ["DESIGNS", "RANGES", "SEEDS", "tasks", "report", "main"]
 
@@ -46,27 +46,20 @@ SEEDS = (0, 1)
 def tasks() -> list[dict]:
     """Every run: design x acc_range x seed at the proxy budget on the embedded data."""
     from hicenv.sim.data import load_dataset
-    from hicenv.sim.fingerprint import sim_fingerprint
 
     data = load_dataset("embedded").fingerprint
-    out = []
-    for seed in SEEDS:
-        for acc_range in RANGES:
-            for label, config in DESIGNS.items():
-                out.append(
-                    {
-                        "label": label,
-                        "config": {**config, "acc_range": acc_range},
-                        "set": "accumulator",
-                        "kind": "proxy",
-                        "budget": BUDGETS["proxy"].to_dict(),
-                        "budget_name": "proxy",
-                        "seed": seed,
-                        "sim_fingerprint": sim_fingerprint(),
-                        "dataset_fingerprint": data,
-                    }
-                )
-    return out
+    return [
+        make_task(
+            {"label": label, "config": {**config, "acc_range": acc_range}, "set": "accumulator"},
+            BUDGETS["proxy"],
+            seed,
+            "proxy",
+            data,
+        )
+        for seed in SEEDS
+        for acc_range in RANGES
+        for label, config in DESIGNS.items()
+    ]
 
 
 def report(results: str, out: str) -> Path:

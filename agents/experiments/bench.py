@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 from hicenv.errors import InputError
 from hicenv.sim.budget import BUDGETS, Budget
 from hicenv_agents.experiments.paper import LONG_BUDGETS
-from hicenv_agents.experiments.runner import run_tasks
+from hicenv_agents.experiments.runner import make_task, run_tasks
 
 if TYPE_CHECKING:  # numpy, pandas and scipy load where used: a GPU image may run tasks without them
     import pandas as pd
@@ -119,19 +119,7 @@ seeds 0 and 1 on the ladder's points."""
 
 
 def _task(p: dict, budget: Budget, seed: int, kind: str, fp: str) -> dict:
-    from hicenv.sim.fingerprint import sim_fingerprint
-
-    return {
-        "label": p["label"],
-        "config": {**BENCH_SETTINGS, **p["config"]},
-        "set": p["set"],
-        "kind": kind,
-        "budget": budget.to_dict(),
-        "budget_name": budget.name,
-        "seed": seed,
-        "sim_fingerprint": sim_fingerprint(),
-        "dataset_fingerprint": fp,
-    }
+    return make_task({**p, "config": {**BENCH_SETTINGS, **p["config"]}}, budget, seed, kind, fp)
 
 
 def tasks(

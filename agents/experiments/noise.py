@@ -23,7 +23,7 @@ import numpy as np
 
 from hicenv.sim.budget import BUDGETS
 from hicenv.sim.result import HORIZONS_S
-from hicenv_agents.experiments.runner import experiment_main
+from hicenv_agents.experiments.runner import experiment_main, make_task
 
 __all__ = ["DESIGNS", "SEEDS", "DRAWS", "HORIZON", "tasks", "draws", "main"]
 
@@ -71,22 +71,17 @@ def draws(model, hw, test, n: int = DRAWS, horizon: str = HORIZON) -> dict:
 def tasks() -> list[dict]:
     """Every run: design x seed at the proxy budget, on the embedded data."""
     from hicenv.sim.data import load_dataset
-    from hicenv.sim.fingerprint import sim_fingerprint
 
     data = load_dataset("embedded").fingerprint
     return [
-        {
-            "label": label,
-            "config": {**config, "acc_range": "auto"},
-            "set": "noise",
-            "kind": "proxy",
-            "budget": BUDGETS["proxy"].to_dict(),
-            "budget_name": "proxy",
-            "seed": seed,
-            "sim_fingerprint": sim_fingerprint(),
-            "dataset_fingerprint": data,
-            "measure": "hicenv_agents.experiments.noise:draws",
-        }
+        make_task(
+            {"label": label, "config": {**config, "acc_range": "auto"}, "set": "noise"},
+            BUDGETS["proxy"],
+            seed,
+            "proxy",
+            data,
+            measure="hicenv_agents.experiments.noise:draws",
+        )
         for seed in SEEDS
         for label, config in DESIGNS.items()
     ]

@@ -225,3 +225,23 @@ def experiment_main(argv, name: str, description: str, tasks: Callable[[], list[
         a.results, tasks(), dataset="embedded", workers=a.workers, threads=a.threads, deadline_s=a.deadline
     )
     return 0 if left == 0 else 3
+
+
+def make_task(p: dict, budget, seed: int, kind: str, dataset_fingerprint: str, **extra) -> dict:
+    """One task: point ``p`` (``label``, ``config``, ``set``) under ``budget`` (a
+    :class:`~hicenv.sim.budget.Budget`) at ``seed``, stamped with today's simulator
+    fingerprint and the data's; ``extra`` fields (e.g. ``measure``) are added."""
+    from hicenv.sim.fingerprint import sim_fingerprint
+
+    return {
+        "label": p["label"],
+        "config": p["config"],
+        "set": p["set"],
+        "kind": kind,
+        "budget": budget.to_dict(),
+        "budget_name": budget.name,
+        "seed": seed,
+        "sim_fingerprint": sim_fingerprint(),
+        "dataset_fingerprint": dataset_fingerprint,
+        **extra,
+    }
