@@ -583,54 +583,8 @@ def _paper(args) -> int:
     return report_main(args.rest)
 
 
-def _experiment(name: str, description: str):
-    """A command that hands its arguments to ``hicenv_agents.experiments.<name>.main``
-    (``run`` trains the experiment's runs, resumably; ``report`` writes its table)."""
-
-    def add(sub) -> None:
-        p = sub.add_parser(name, help=_HELP[name], description=description, add_help=False)
-        p.add_argument("rest", nargs=argparse.REMAINDER, help="run or report, and its options")
-        p.set_defaults(func=lambda args: _experiment_main(name, args.rest))
-
-    return add
-
-
 def _experiment_main(name: str, rest: list[str]) -> int:
     return importlib.import_module(f"hicenv_agents.experiments.{name}").main(rest)
-
-
-_add_wear = _experiment(
-    "wear",
-    "Wear growth (studies/wear/): 'hicenv wear run' trains the validation runs, resumably; "
-    "'hicenv wear report' writes the projection's validation table. 'hicenv wear run --help' lists the options.",
-)
-_add_accumulator = _experiment(
-    "accumulator",
-    "The accumulator's per-step cap (studies/accumulator/): 'hicenv accumulator run' trains designs of 8-16 "
-    "bits at several acc_range values, resumably; 'hicenv accumulator report' writes their table.",
-)
-_add_noise = _experiment(
-    "noise",
-    "The objective's noise (studies/noise/): 'hicenv noise run' trains 12 designs x 3 seeds and reads each under "
-    "8 device draws, resumably; 'hicenv noise report' splits the variance and prices the cuts.",
-)
-
-
-def _add_bench(sub) -> None:
-    p = sub.add_parser(
-        "bench",
-        help=_HELP["bench"],
-        description="HIC-Bench (studies/bench/): 'hicenv bench run' trains its points, resumably; "
-        "'hicenv bench compile' writes the shipped table and the surrogate's fit. "
-        "'hicenv bench run --help' lists the options.",
-        add_help=False,
-    )
-    p.add_argument("rest", nargs=argparse.REMAINDER, help="run or compile, and its options")
-    p.set_defaults(func=_bench)
-
-
-def _bench(args) -> int:
-    return _bench_main(args.rest)
 
 
 def _bench_main(rest: list[str]) -> int:
@@ -720,10 +674,6 @@ _COMMANDS = {
     "compare": _add_compare,
     "table": _add_table,
     "paper": _add_paper,
-    "bench": _add_bench,
-    "wear": _add_wear,
-    "accumulator": _add_accumulator,
-    "noise": _add_noise,
 }
 """Commands by name, each adding its parser to the subparsers."""
 
@@ -766,9 +716,9 @@ def _main(argv: list[str] | None) -> int:
         except InputError as e:
             print(f"hicenv {words[0]}: error: {e}", file=sys.stderr)
             return 2
-    for name, add in _COMMANDS.items():
-        if name == command:
-            add(sub)
+    for name in _HELP:  # a pass-through command is listed here; its own parser answered above
+        if name == command and name in _COMMANDS:
+            _COMMANDS[name](sub)
         else:
             sub.add_parser(name, help=_HELP[name])
     args = parser.parse_args(argv)
