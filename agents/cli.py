@@ -115,6 +115,7 @@ _FLAG_TYPES = {
     "int": int,
     "float": float,
     "str": str,
+    "str | None": str,
     "bool": _parse_bool,
     "int | None": _parse_optional_int,
     "float | str": _parse_float_or_word,

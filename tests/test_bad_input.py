@@ -76,6 +76,8 @@ def _cases() -> list:
         "test_images": ["0"],
         "drift_test_images": ["0"],
         "drift_draws": ["0", "x"],
+        "focus_draws": ["0", "x"],
+        "focus_horizon": ["0s", "2y"],
         "batch_size": ["0", "x"],
         "lr": ["0", "-1", "nan", "inf"],
         "schedule": ["linear"],

@@ -324,3 +324,13 @@ def test_the_front_seeds_follow_a_complete_first_pass_only(monkeypatch, tmp_path
     calls.clear()
     left["first"] = 0
     assert bench.run(str(tmp_path), n=4) == 0 and calls[1] == ["front"]
+
+
+def test_bench_v2_tasks_read_the_objectives_horizon_under_four_draws_on_1000_images():
+    from hicenv_agents.experiments.bench import tasks
+
+    runs = [t for t in tasks(n=4, seed_points=1) if t["set"] != "ladder"]  # the ladder: its own rungs
+    budgets = {json.dumps(t["budget"], sort_keys=True) for t in runs}
+    assert len(budgets) == 1
+    b = json.loads(budgets.pop())
+    assert (b["drift_test_images"], b["focus_horizon"], b["focus_draws"], b["name"]) == (1000, "1y", 4, "proxy")

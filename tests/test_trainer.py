@@ -149,7 +149,7 @@ def test_tiny_widths_train_without_hanging(width):
     assert p.returncode == 0 and "done" in p.stdout, p.stderr
 
 
-def test_each_drift_horizon_is_the_mean_over_the_budgets_device_draws(monkeypatch):
+def test_each_drift_horizon_is_the_mean_over_the_budgets_device_draws_the_focus_its_own(monkeypatch):
     # A stand-in for the devices whose accuracy is the draw's number / 10 (+0.05 when
     # compensated): three draws give (0.1 + 0.2 + 0.3) / 3 at every horizon after t0.
     from types import SimpleNamespace
@@ -174,10 +174,23 @@ def test_each_drift_horizon_is_the_mean_over_the_budgets_device_draws(monkeypatc
     hw = Devices()
     monkeypatch.setattr(trainer, "_accuracy", lambda model, b: hw.loaded[1] / 10 + 0.05 * hw.loaded[2])
     monkeypatch.setattr(trainer, "_correct", lambda model, b: torch.ones(4, dtype=torch.bool))
-    out = trainer._accuracies(None, hw, SimpleNamespace(test=None, drift_test=None, n_drift=4), draws=3)
+    splits = SimpleNamespace(test=None, drift_test=None, n_drift=4)
+    out = trainer._accuracies(None, hw, splits, Budget(drift_draws=3))
     assert hw.draws == 3 and out["accuracy_drift"]["0s"] == 1.0
     for h in ("1h", "1d", "1mo", "1y"):
         assert out["accuracy_drift"][h] == pytest.approx(0.2)
         assert out["accuracy_drift_gdc"][h] == pytest.approx(0.25)
+    # 2 draws everywhere, 5 at 1y: the other horizons read draws 1-2, 1y reads 1-5.
+    hw.draws = 0
+    out = trainer._accuracies(None, hw, splits, Budget(drift_draws=2, focus_horizon="1y", focus_draws=5))
+    assert hw.draws == 5
+    for h in ("1h", "1d", "1mo"):
+        assert out["accuracy_drift"][h] == pytest.approx(0.15)
+    assert out["accuracy_drift"]["1y"] == pytest.approx(0.3)
+    assert out["accuracy_drift_gdc"]["1y"] == pytest.approx(0.35)
     with pytest.raises(ValueError, match="drift_draws"):
         Budget(drift_draws=0)
+    with pytest.raises(ValueError, match="focus_draws"):
+        Budget(focus_draws=0)
+    with pytest.raises(ValueError, match="focus_horizon"):
+        Budget(focus_horizon="0s")

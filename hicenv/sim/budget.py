@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, replace
 
 from hicenv.errors import InputError
 from hicenv.sim.config import check_known_fields
+from hicenv.sim.result import HORIZONS_S
 
 __all__ = ["Budget", "BUDGETS", "get_budget"]
 
@@ -35,6 +36,13 @@ class Budget:
     drift_draws: int = 1
     """Device draws (drift exponents, analog state, read noise) averaged at each drift
     horizon: a draw is a read of the trained devices, not a training."""
+    focus_horizon: str | None = None
+    """A drift horizon (``1h``, ``1d``, ``1mo``, ``1y``) read under ``focus_draws`` draws
+    instead, compensated and not: the horizon a search's objective reads, made precise
+    for a fraction of the cost of more draws everywhere. None: none."""
+    focus_draws: int = 1
+    """Device draws averaged at ``focus_horizon`` (its first ``drift_draws`` are the
+    other horizons' draws)."""
     batch_size: int = 128
     """Mini-batch size."""
     lr: float = 0.1
@@ -59,8 +67,13 @@ class Budget:
             v = getattr(self, name)
             if v is not None and (not isinstance(v, int) or v < 1):
                 raise InputError(f"Budget.{name} must be a positive integer or None, got {v!r}")
-        if isinstance(self.drift_draws, bool) or not isinstance(self.drift_draws, int) or self.drift_draws < 1:
-            raise InputError(f"Budget.drift_draws must be an integer >= 1, got {self.drift_draws!r}")
+        for name in ("drift_draws", "focus_draws"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise InputError(f"Budget.{name} must be an integer >= 1, got {v!r}")
+        timed = [h for h, t in HORIZONS_S.items() if t > 0]
+        if self.focus_horizon is not None and self.focus_horizon not in timed:
+            raise InputError(f"Budget.focus_horizon must be None or one of {timed}, got {self.focus_horizon!r}")
         if not isinstance(self.epochs, int) or self.epochs < 1:
             raise InputError(f"Budget.epochs must be an integer >= 1, got {self.epochs!r}")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:

@@ -136,6 +136,10 @@ class Result(TypedDict):
     """Test images at each drift horizon (a prefix of the test images)."""
     drift_draws: int
     """Device draws averaged at each drift horizon (``Budget.drift_draws``)."""
+    focus_horizon: str | None
+    """The horizon read under ``focus_draws`` draws instead (``Budget.focus_horizon``; None: none)."""
+    focus_draws: int
+    """Device draws averaged at ``focus_horizon`` (``Budget.focus_draws``)."""
     seed: int
     """The seed of initialisation, data order and devices."""
     sim_fingerprint: str

@@ -292,7 +292,7 @@ def _train_and_measure(
     t_eval = time.perf_counter()
     result: dict = {"failed": run.failed, "failure_reason": run.reason}
     result.update(
-        _accuracies(model, hw, splits, budget.drift_draws)
+        _accuracies(model, hw, splits, budget)
         if not run.failed
         else dict(accuracy=None, accuracy_drift=None, accuracy_drift_gdc=None)
     )
@@ -322,6 +322,8 @@ def _train_and_measure(
         test_images=splits.n_test,
         drift_test_images=splits.n_drift,
         drift_draws=budget.drift_draws,
+        focus_horizon=budget.focus_horizon,
+        focus_draws=budget.focus_draws,
         seed=seed,
         cuda_graphs=graphs,
         channels_last=cl,
@@ -411,10 +413,12 @@ def _learning_curve(run: _Run) -> dict[str, list[float]]:
     return curve
 
 
-def _accuracies(model: nn.Module, hw: HybridWeights | None, splits: _Splits, draws: int = 1) -> dict:
+def _accuracies(model: nn.Module, hw: HybridWeights | None, splits: _Splits, budget: Budget) -> dict:
     """Test accuracy right after training, and the drift subset's at every horizon,
     uncompensated and compensated (the drift subset is a prefix of the test subset),
-    each horizon's the mean over ``draws`` device draws (the first also gives t0)."""
+    each horizon's the mean over ``budget.drift_draws`` device draws, the focus
+    horizon's over ``budget.focus_draws`` (draw d is one state for every horizon that
+    reads it; the first also gives t0)."""
     state = hw.sample_drift_state() if hw is not None else None
     if hw is not None:
         hw.load(hw.read_at(0.0, state))
@@ -424,14 +428,16 @@ def _accuracies(model: nn.Module, hw: HybridWeights | None, splits: _Splits, dra
     gdc = dict(drift)
     if hw is not None:  # digital weights do not drift; compensation is 1 at t0
         timed = {h: t for h, t in HORIZONS_S.items() if t > 0}
+        draws = {h: budget.focus_draws if h == budget.focus_horizon else budget.drift_draws for h in timed}
         drift.update(dict.fromkeys(timed, 0.0))
         gdc.update(dict.fromkeys(timed, 0.0))
-        for d in range(draws):
+        for d in range(max(draws.values())):
             if d:
                 state = hw.sample_drift_state()
             for h, t in timed.items():
-                drift[h] += _read_accuracy(model, hw, splits, t, state, False) / draws
-                gdc[h] += _read_accuracy(model, hw, splits, t, state, True) / draws
+                if d < draws[h]:
+                    drift[h] += _read_accuracy(model, hw, splits, t, state, False) / draws[h]
+                    gdc[h] += _read_accuracy(model, hw, splits, t, state, True) / draws[h]
     return {"accuracy": correct.float().mean().item(), "accuracy_drift": drift, "accuracy_drift_gdc": gdc}
 
 
