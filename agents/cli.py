@@ -340,14 +340,17 @@ def _export(study, out, all_path, plot) -> None:
 
     if not (out or all_path or plot):
         return
-    from hicenv.design.pareto import distinct
+    from hicenv.design.pareto import distinct, front_certainty, front_summary, with_p_front
 
     front, everything = pareto_of(study)
     if out:
-        write_csv(front, out)
+        names = objective_names(study)
+        feasible = everything[everything["feasible"]] if "feasible" in everything else everything
+        certainty = front_certainty(feasible if len(feasible) else everything, names)
+        write_csv(with_p_front(front, certainty), out)
         print(
             f"Pareto front: {len(front)} of {len(distinct(everything))} distinct designs "
-            f"({len(everything)} trials) -> {out}"
+            f"({len(everything)} trials) -> {out}; {front_summary(certainty)}"
         )
     if all_path:
         write_csv(everything, all_path)
@@ -489,13 +492,13 @@ def _rl(args) -> int:
             args.algo, args.timesteps, args.n_envs, args.seed, kw, args.logdir, args.save, args.out, progress=False
         )
     from hicenv.design.objectives import DEFAULT_OBJECTIVES
-    from hicenv.design.pareto import distinct, front
+    from hicenv.design.pareto import distinct, front_certainty, front_summary
 
     d = run.designs
-    on_front = len(front(d, kw.get("objectives") or DEFAULT_OBJECTIVES))
     print(
-        f"{args.algo}: {len(d)} evaluations of {len(distinct(d))} distinct designs, {on_front} on the "
-        f"Pareto front, in {run.seconds:.1f} s -> {args.out}"
+        f"{args.algo}: {len(d)} evaluations of {len(distinct(d))} distinct designs, "
+        f"{front_summary(front_certainty(d, kw.get('objectives') or DEFAULT_OBJECTIVES))}, "
+        f"in {run.seconds:.1f} s -> {args.out}"
     )
     return 0
 

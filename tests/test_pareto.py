@@ -132,3 +132,70 @@ def test_front_probability_is_the_normal_tail_for_one_uncertain_rival():
     assert p[1] == pytest.approx(0.1587, abs=0.02) and p[0] == pytest.approx(0.8413, abs=0.02)
     exact = front_probability(np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), 0.0, draws=10)
     assert exact.tolist() == [1.0, 1.0, 0.0]  # no noise: the front itself
+
+
+def _designs(rows):
+    cols = ["msb_bits", "seed", "horizon_accuracy", "size_ratio", "lifetime_wear"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_front_certainty_with_exact_objectives_only_is_the_front_itself():
+    from hicenv.design.pareto import front_certainty
+
+    d = pd.DataFrame({"msb_bits": [1, 2, 3], "size_ratio": [0.1, 0.2, 0.3], "area_mm2": [3.0, 2.0, 4.0]})
+    c = front_certainty(d, ["size_ratio", "area_mm2"], draws=20)
+    assert c["on_front"].tolist() == [True, True, False] and c["p_front"].tolist() == [1.0, 1.0, 0.0]
+
+
+def test_front_certainty_reads_replicates_and_pools_their_sd_for_one_seed_designs():
+    from hicenv.design.pareto import _seed_sd, distinct, front_certainty, front_summary
+
+    # A: two seeds 0.80, 0.82 (sd 0.01414, of the mean 0.01); B: one seed, 0.805 at the same
+    # size and wear: within noise of A. C: far below both (0.50): never on the front.
+    d = _designs(
+        [
+            [1, 0, 0.80, 0.5, 0.1],
+            [1, 1, 0.82, 0.5, 0.1],
+            [2, 0, 0.805, 0.5, 0.1],
+            [3, 0, 0.50, 0.5, 0.1],
+        ]
+    )
+    sd = _seed_sd(distinct(d, ["horizon_accuracy"]), "horizon_accuracy")
+    assert sd == pytest.approx([0.01, 0.01414, 0.01414], abs=1e-4)
+    c = front_certainty(d, ["horizon_accuracy", "size_ratio", "lifetime_wear"], draws=2000)
+    assert c["on_front"].tolist() == [True, False, False]
+    p = dict(zip(c["msb_bits"], c["p_front"]))
+    assert 0.2 < p[2] < 0.8 and 0.2 < p[1] < 0.8 and p[3] == 0.0
+    assert "1 on the Pareto front (0 of them at P >= 0.95), 1 more indistinguishable" in front_summary(c)
+
+
+def test_front_certainty_without_replicates_or_predictive_std_is_unknown_not_zero():
+    from hicenv.design.pareto import front_certainty, front_summary
+
+    d = _designs([[1, 0, 0.8, 0.5, 0.1], [2, 0, 0.7, 0.4, 0.1]])
+    c = front_certainty(d, ["horizon_accuracy", "size_ratio"])
+    assert c["on_front"].all() and c["p_front"].isna().all()
+    assert "unknown" in front_summary(c)
+
+
+def test_front_certainty_uses_the_surrogates_std_with_the_delta_method_for_wear():
+    import math
+
+    from hicenv.design.pareto import _surrogate_sd, with_p_front
+
+    d = pd.DataFrame(
+        {
+            "msb_bits": [1, 2],
+            "horizon": ["1y", "1y"],
+            "lifetime_wear": [0.2, 0.1],
+            "surrogate_std": [
+                {"accuracy_drift_gdc_1y": 0.03, "log_max_write_cycles": 0.1},
+                '{"accuracy_drift_gdc_1y": 0.01, "log_max_write_cycles": 0.2}',  # as a CSV holds it
+            ],
+        }
+    )
+    assert _surrogate_sd(d, "horizon_accuracy").tolist() == [0.03, 0.01]
+    assert _surrogate_sd(d, "lifetime_wear") == pytest.approx([0.2 * math.log(10) * 0.1, 0.1 * math.log(10) * 0.2])
+    assert _surrogate_sd(d, "train_energy_j") is None
+    cert = pd.DataFrame({"msb_bits": [2, 1], "p_front": [0.25, 0.75]})
+    assert with_p_front(d[["msb_bits"]], cert)["p_front"].tolist() == [0.75, 0.25]

@@ -78,6 +78,9 @@ def test_the_readme_main_job_returns_a_front_of_trained_accuracies_in_seconds(tm
     assert front["budget"].eq("surrogate of proxy").all() and front["lsb_encoding"].nunique() >= 1
     assert front["horizon_accuracy"].max() > 0.75  # the proxy's trained accuracies, not a smoke run's
     assert_mutually_non_dominated(front)
+    # How sure each is (the surrogate's std), and the count the noise cannot tell from the front
+    assert front["p_front"].between(0, 1).all() and front["p_front"].notna().all()
+    assert "indistinguishable from it within the noise" in p.stdout
 
 
 @pytest.mark.slow

@@ -72,7 +72,10 @@ class Objective:
     hv_reference: Callable[[object], float]
     """The worst value that still adds hypervolume, given the design space (objective units)."""
     hv_scale: Callable[[object], float] = _unit
-    """The unit of the objective's normalised hypervolume axis, given the design space.
+    """The unit of the objective's normalised hypervolume axis, given the design space."""
+    exact: bool = False
+    """A function of the design point alone (size, area, inference energy): no training
+    seed or device draw moves it, so a front's uncertainty is nothing in it.
 
     Every function of an entry is a module-level one, so that objectives pickle (``hicenv
     compare --workers`` sends them to worker processes)."""
@@ -198,6 +201,7 @@ OBJECTIVES: dict[str, Objective] = {
             ("size_ratio",),
             "inference model size / FP32 size",
             hv_reference=_size_bound,
+            exact=True,
         ),
         Objective(
             "endurance_fraction",
@@ -225,6 +229,7 @@ OBJECTIVES: dict[str, Objective] = {
             "area (mm^2: PCM devices, accumulator and digital SRAM)",
             hv_reference=_area_bound,
             hv_scale=_area_bound,
+            exact=True,
         ),
         Objective(
             "train_energy_j",
@@ -243,6 +248,7 @@ OBJECTIVES: dict[str, Objective] = {
             "inference energy per image (J)",
             hv_reference=_inference_energy_bound,
             hv_scale=_inference_energy_bound,
+            exact=True,
         ),
         Objective(
             "train_state_ratio",
@@ -251,6 +257,7 @@ OBJECTIVES: dict[str, Objective] = {
             ("train_state_bits", "reference_size_bits"),
             "accumulator memory / FP32 size",
             hv_reference=_size_bound,
+            exact=True,
         ),
     )
 }

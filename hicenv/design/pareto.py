@@ -22,6 +22,10 @@ __all__ = [
     "front_probability",
     "hypervolume",
     "front",
+    "front_certainty",
+    "NEAR_FRONT",
+    "front_summary",
+    "with_p_front",
     "distinct",
     "design_columns",
     "plot_front",
@@ -131,6 +135,116 @@ def front(designs: pd.DataFrame, objectives: Sequence[str] = DEFAULT_OBJECTIVES)
     return df[mask].sort_values(list(objectives)[min(1, len(objectives) - 1)]).reset_index(drop=True)
 
 
+NEAR_FRONT = 0.05
+"""A design off the front with at least this probability of being non-dominated is
+indistinguishable from the front within the noise."""
+
+
+def front_certainty(
+    designs: pd.DataFrame, objectives: Sequence[str] = DEFAULT_OBJECTIVES, draws: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """The distinct design points of ``designs`` (failed and unknown rows dropped, as
+    :func:`front`) with ``on_front`` and ``p_front``: the probability of being non-dominated
+    under each objective's uncertainty (:func:`front_probability`). The uncertainty of an
+    objective, per design: none for an exact one (``Objective.exact``: size, area); the sd
+    of its seed mean where the design has replicates, the pooled seed sd of the replicated
+    designs where it has one seed; otherwise the surrogate's predictive std where the rows
+    carry it (``surrogate_std``). Where an objective has none of these, ``p_front`` is empty:
+    nobody knows how sure the front is."""
+    df = designs
+    if "failed" in df.columns:
+        df = df[~df["failed"].astype(bool)]
+    df = df.dropna(subset=list(objectives))
+    d = distinct(df, objectives) if len(df) else df.copy()
+    if d.empty:
+        return d.assign(on_front=pd.Series(dtype=bool), p_front=pd.Series(dtype=float))
+    v = _as_min(d[list(objectives)].to_numpy(dtype=float), objectives)
+    d["on_front"] = non_dominated(v)
+    sd = _uncertainty(d, objectives)
+    d["p_front"] = np.nan if sd is None else front_probability(v, sd, draws, seed)
+    return d
+
+
+def _uncertainty(d: pd.DataFrame, objectives: Sequence[str]) -> np.ndarray | None:
+    """(designs, objectives) standard deviations of the objective values (None: unknown)."""
+    cols = []
+    for o in get_objectives(list(objectives)):
+        col = np.zeros(len(d)) if o.exact else _seed_sd(d, o.name)
+        if col is None:
+            col = _surrogate_sd(d, o.name)
+        if col is None:
+            return None
+        cols.append(col)
+    return np.column_stack(cols)
+
+
+def _seed_sd(d: pd.DataFrame, name: str) -> np.ndarray | None:
+    """The sd of each design's seed mean; one-seed designs get the pooled sd (None: no replicates)."""
+    if "seeds" not in d.columns or f"{name}_std" not in d.columns:
+        return None
+    seeds = d["seeds"].to_numpy(dtype=float)
+    std = d[f"{name}_std"].to_numpy(dtype=float)
+    rep = (seeds >= 2) & np.isfinite(std)
+    if not rep.any():
+        return None
+    pooled = float(np.sqrt(np.mean(std[rep] ** 2)))
+    return np.where(rep, std / np.sqrt(np.where(rep, seeds, 1)), pooled)
+
+
+def _surrogate_sd(d: pd.DataFrame, name: str) -> np.ndarray | None:
+    """The surrogate's predictive std of an objective, where the rows carry it (None: not)."""
+    import json
+    import math
+
+    if "surrogate_std" not in d.columns:
+        return None
+    out = []
+    for sd, row in zip(d["surrogate_std"], d.itertuples(index=False)):
+        sd = json.loads(sd) if isinstance(sd, str) else sd
+        if not isinstance(sd, dict):
+            return None
+        if name == "horizon_accuracy":  # the compensated reading (the search's default)
+            v = sd.get(f"accuracy_drift_gdc_{getattr(row, 'horizon', '1y')}")
+        elif name == "accuracy":
+            v = sd.get("accuracy")
+        elif name in ("lifetime_wear", "endurance_fraction") and sd.get("log_max_write_cycles") is not None:
+            # delta method on log10(1 + cycles): sd(y) ~ y ln(10) sd(log10)
+            v = float(getattr(row, name)) * math.log(10) * sd["log_max_write_cycles"]
+        else:
+            v = None
+        if v is None:
+            return None
+        out.append(float(v))
+    return np.asarray(out)
+
+
+def with_p_front(front_rows: pd.DataFrame, certainty: pd.DataFrame) -> pd.DataFrame:
+    """``front_rows`` with each design's ``p_front`` from :func:`front_certainty` (matched by
+    the design-point columns; empty where a design is not there)."""
+    columns = [c for c in design_columns(front_rows) if c in certainty.columns]
+    if front_rows.empty or not columns or "p_front" not in certainty.columns:
+        return front_rows.assign(p_front=np.nan)
+
+    def key(df: pd.DataFrame) -> pd.Series:
+        return df[columns].astype(str).agg("|".join, axis=1)
+
+    p = dict(zip(key(certainty), certainty["p_front"]))
+    return front_rows.assign(p_front=key(front_rows).map(p).astype(float).to_numpy())
+
+
+def front_summary(certainty: pd.DataFrame) -> str:
+    """How many designs are on the front, and how many more are within noise of it."""
+    on = int(certainty["on_front"].sum()) if len(certainty) else 0
+    if len(certainty) == 0 or certainty["p_front"].isna().all():
+        return f"{on} on the Pareto front (how sure: unknown, no replicates or predictive std)"
+    near = int(((certainty["p_front"] >= NEAR_FRONT) & ~certainty["on_front"]).sum())
+    sure = int(((certainty["p_front"] >= 0.95) & certainty["on_front"]).sum())
+    return (
+        f"{on} on the Pareto front ({sure} of them at P >= 0.95), {near} more indistinguishable "
+        f"from it within the noise (P(non-dominated) >= {NEAR_FRONT:g})"
+    )
+
+
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a designs table atomically: CSV (Parquet for a .parquet path)."""
     from hicenv.output import write_table
@@ -143,7 +257,8 @@ def plot_front(
 ) -> Path:
     """The first maximised objective against the first minimised one (accuracy against model
     size by default), coloured by a third objective if there is one; the front as circles,
-    and its envelope in the two plotted objectives as a line."""
+    its envelope in the two plotted objectives as a line, and the designs off it that the
+    noise cannot tell from it (:func:`front_certainty`) as diamonds."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -169,6 +284,18 @@ def plot_front(
         )
         f2 = front(fr, [y.name, x.name] if x is not y else [y.name]).sort_values(x.name)
         ax.step(f2[x.name], f2[y.name], where="post", color="crimson", lw=1.2)
+        cert = front_certainty(designs, [o.name for o in objs])
+        near = cert[(cert["p_front"] >= NEAR_FRONT) & ~cert["on_front"]]
+        if len(near):
+            ax.scatter(
+                near[x.name],
+                near[y.name],
+                marker="D",
+                facecolors="none",
+                edgecolors="darkorange",
+                s=50,
+                label=f"within noise of the front ({len(near)}: P(non-dominated) >= {NEAR_FRONT:g})",
+            )
     fp32 = ok[ok["fp32"].astype(bool)] if "fp32" in ok.columns else ok.iloc[:0]
     if len(fp32):
         ax.scatter(fp32[x.name], fp32[y.name], marker="*", s=140, color="black", label="FP32 baseline")
@@ -178,7 +305,7 @@ def plot_front(
     ax.set_ylabel(y.label)
     ax.set_title(title or "HIC design points")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="best", fontsize="small")
     return save_figure(fig, path)
 
 
