@@ -219,15 +219,17 @@ def front_tasks(results: list[str], k: int = FRONT_POINTS, budget: Budget = BENC
     """Seeds 1 and 2 of :func:`front_points` of the runs stored in ``results``."""
     from hicenv.sim.data import load_dataset
     from hicenv.sim.fingerprint import sim_fingerprint
-    from hicenv_agents.experiments.runner import load_results
+    from hicenv_agents.experiments.runner import load_results, unique_results
 
     fp, now = load_dataset("embedded").fingerprint, sim_fingerprint()
-    rows = [
-        r
-        for d in results
-        for r in load_results(d)
-        if r.get("budget_name") == budget.name and r.get("sim_fingerprint") == now
-    ]
+    rows, _ = unique_results(
+        [
+            r
+            for d in results
+            for r in load_results(d)
+            if r.get("budget_name") == budget.name and r.get("sim_fingerprint") == now
+        ]
+    )
     return [_task(p, budget, s, "proxy", fp) for s in EXTRA_SEEDS for p in front_points(rows, k)]
 
 
@@ -308,7 +310,7 @@ def compile_bench(
     from hicenv.design.surrogate import Surrogate
     from hicenv.output import check_output, write_table
     from hicenv.rows import flatten
-    from hicenv_agents.experiments.runner import load_results
+    from hicenv_agents.experiments.runner import load_results, unique_results
 
     for path, what in ((out, "table"), (fit, "surrogate fit")):
         if path is not None:
@@ -321,6 +323,9 @@ def compile_bench(
     ]
     if not rows:
         raise InputError(f"no bench results in {', '.join(map(str, results))}")
+    rows, dropped = unique_results(rows)
+    if dropped:
+        print(f"bench compile: {dropped} duplicate run(s) dropped (stored twice; one kept)", file=sys.stderr)
     df = pd.DataFrame(
         [{"label": r["label"], "set": r["set"], "kind": r.get("kind", "proxy"), **flatten(r)} for r in rows]
     )

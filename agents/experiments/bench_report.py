@@ -25,7 +25,7 @@ from hicenv_agents.experiments.bench import (
     N_POINTS,
     SEED_POINTS,
 )
-from hicenv_agents.experiments.runner import load_results
+from hicenv_agents.experiments.runner import load_results, unique_results
 
 __all__ = [
     "OBJECTIVE",
@@ -53,8 +53,7 @@ def results_frame(folders: list[str | os.PathLike]) -> pd.DataFrame:
             "budget": r["budget_name"],
             "cost_s": r.get("wall_seconds", np.nan),
         }
-        for d in folders
-        for r in load_results(d)
+        for r in unique_results([r for d in folders for r in load_results(d)])[0]
         if not r.get("failed")
     ]
     if not rows:

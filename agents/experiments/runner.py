@@ -28,7 +28,7 @@ from pathlib import Path
 
 from hicenv.errors import check_count
 
-__all__ = ["task_key", "load_results", "stored_keys", "run_tasks"]
+__all__ = ["task_key", "load_results", "unique_results", "stored_keys", "run_tasks"]
 
 
 def task_key(r: dict) -> str:
@@ -42,21 +42,93 @@ def task_key(r: dict) -> str:
     return cache_key(config, r["budget"], r.get("dataset_fingerprint"), r["seed"], r.get("sim_fingerprint") or "none")
 
 
-def stored_keys(folders) -> set:
+def stored_keys(folders, quiet: bool = False) -> set:
     """Keys of the finished results in ``folders``."""
-    return {task_key(r) for folder in folders for r in load_results(folder) if not r.get("failed")}
+    return {task_key(r) for folder in folders for r in load_results(folder, quiet) if not r.get("failed")}
 
 
-def load_results(folder: str | os.PathLike) -> list[dict]:
-    """Every result line in ``folder``'s ``*.jsonl`` files; a torn last line is skipped."""
+def load_results(folder: str | os.PathLike, quiet: bool = False) -> list[dict]:
+    """Every result line in ``folder``'s ``*.jsonl`` files. A torn last line (a crash) is
+    skipped, its task reruns; an unreadable line elsewhere is damage: it is skipped and
+    named on stderr (``path:line``) unless ``quiet``."""
     rows = []
     for path in sorted(Path(folder).glob("*.jsonl")):
-        for line in path.read_text().splitlines():
+        lines = path.read_text(errors="replace").splitlines()
+        for i, line in enumerate(lines):
             try:
-                rows.append(json.loads(line))
+                r = json.loads(line)
             except json.JSONDecodeError:
-                continue  # a line cut by a crash: its task reruns
+                r = None
+            if isinstance(r, dict):
+                rows.append(r)
+            elif i < len(lines) - 1 and not quiet:
+                print(f"{path}:{i + 1}: not a result (damaged line), skipped", file=sys.stderr, flush=True)
     return rows
+
+
+def unique_results(rows: list[dict]) -> tuple[list[dict], int]:
+    """One result per run (:func:`task_key`; the first stored), and how many duplicates
+    were dropped: a run stored twice (two workers, a resumed kill) counts once."""
+    seen, out = set(), []
+    for r in rows:
+        key = task_key(r)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out, len(rows) - len(out)
+
+
+def _claim(out: str | os.PathLike, key: str):
+    """An exclusive lock on the run ``key`` (``<out>/.running/<key>.lock``), held while it
+    trains, or None where another process holds it: a run is trained once however many
+    runners share the folder. The kernel drops the lock when its holder dies."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no locks, as before
+        return open(os.devnull)
+    folder = Path(out) / ".running"
+    folder.mkdir(parents=True, exist_ok=True)
+    f = open(folder / f"{key}.lock", "a")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        return None
+    return f
+
+
+def _running_elsewhere(out, key: str) -> bool:
+    """Whether another process holds the run's lock (:func:`_claim`) now."""
+    if not (Path(out) / ".running" / f"{key}.lock").exists():
+        return False
+    lock = _claim(out, key)
+    if lock is not None:
+        lock.close()
+    return lock is None
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker when the runner (pid ``parent``) dies, even by SIGKILL (which no
+    handler sees): Linux's parent-death signal, and a watchdog thread (any POSIX) for when
+    the parent changes."""
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # it died before the signal was armed
+        os._exit(1)
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _resolve(name: str):
@@ -67,47 +139,62 @@ def _resolve(name: str):
     return getattr(importlib.import_module(module), function)
 
 
-def _worker(rank: int, todo, out: str, device: str, dataset: str, data_root: str | None, threads: int) -> None:
+def _worker(
+    rank: int, todo, out: str, device: str, dataset: str, data_root: str | None, threads: int, parent: int
+) -> None:
+    _die_with_parent(parent)  # first: the runner may be killed while torch loads
     import torch
 
-    from hicenv.sim.data import load_dataset
-    from hicenv.sim.trainer import evaluate
-
     torch.set_num_threads(threads)
-    data = {}
+    data: dict = {}
     path = Path(out) / f"results-{os.uname().nodename}-{os.getpid()}-w{rank}.jsonl"
     while True:
         try:
             task = todo.get_nowait()
         except queue.Empty:
             return
-        name, kind = task["budget_name"], task["kind"]
-        if kind not in data:  # the proxy trains on the embedded subset, as searches do
-            data[kind] = load_dataset("embedded") if kind == "proxy" else load_dataset(dataset, data_root)
-        t = time.perf_counter()
-        try:
-            measure = _resolve(task["measure"]) if task.get("measure") else None
-            r = evaluate(
-                task["config"], task["budget"], seed=task["seed"], dataset=data[kind], device=device, measure=measure
-            )
-        except Exception as e:  # one broken point must not stop the panel
-            r = {
-                "failed": True,
-                "failure_reason": f"{type(e).__name__}: {e}",
-                "config": task["config"],
-                "seed": task["seed"],
-                "budget": {"name": name},
-            }
-        r.update({k: task[k] for k in _NAMES if k in task}, wall_seconds=time.perf_counter() - t, worker=rank)
-        with open(path, "a") as f:
-            f.write(json.dumps(r) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        print(
-            f"[w{rank}] {task['label']} {name} seed {task['seed']}: "
-            f"acc {r.get('accuracy')} in {r['wall_seconds']:.1f} s",
-            flush=True,
+        key = task_key(task)
+        lock = _claim(out, key)
+        if lock is None or key in stored_keys([out], quiet=True):  # training elsewhere, or finished meanwhile
+            print(f"[w{rank}] {task['label']} seed {task['seed']}: done or running elsewhere", flush=True)
+            if lock is not None:
+                lock.close()
+            continue
+        with lock:
+            _run_one(task, rank, path, data, dataset, data_root, device)
+
+
+def _run_one(task: dict, rank: int, path: Path, data: dict, dataset: str, data_root, device: str) -> None:
+    """Train one task and append its result to ``path`` (fsync'd before the next)."""
+    from hicenv.sim.data import load_dataset
+    from hicenv.sim.trainer import evaluate
+
+    name, kind = task["budget_name"], task["kind"]
+    if kind not in data:  # the proxy trains on the embedded subset, as searches do
+        data[kind] = load_dataset("embedded") if kind == "proxy" else load_dataset(dataset, data_root)
+    t = time.perf_counter()
+    try:
+        measure = _resolve(task["measure"]) if task.get("measure") else None
+        r = evaluate(
+            task["config"], task["budget"], seed=task["seed"], dataset=data[kind], device=device, measure=measure
         )
+    except Exception as e:  # one broken point must not stop the panel
+        r = {
+            "failed": True,
+            "failure_reason": f"{type(e).__name__}: {e}",
+            "config": task["config"],
+            "seed": task["seed"],
+            "budget": {"name": name},
+        }
+    r.update({k: task[k] for k in _NAMES if k in task}, wall_seconds=time.perf_counter() - t, worker=rank)
+    with open(path, "a") as f:
+        f.write(json.dumps(r) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    print(
+        f"[w{rank}] {task['label']} {name} seed {task['seed']}: acc {r.get('accuracy')} in {r['wall_seconds']:.1f} s",
+        flush=True,
+    )
 
 
 _STARTING = {"now": False, "pending": None}
@@ -161,9 +248,15 @@ def run_tasks(
     Path(out).mkdir(parents=True, exist_ok=True)
     done = stored_keys([out, *stored])
     todo = [t for t in tasks if task_key(t) not in done]
-    print(f"{len(todo)} runs to do ({len(tasks) - len(todo)} stored) with {workers} worker(s)", flush=True)
+    busy = [t for t in todo if _running_elsewhere(out, task_key(t))]
+    todo = [t for t in todo if t not in busy]
+    elsewhere = f", {len(busy)} running elsewhere" if busy else ""
+    print(
+        f"{len(todo)} runs to do ({len(tasks) - len(todo) - len(busy)} stored{elsewhere}) with {workers} worker(s)",
+        flush=True,
+    )
     if not todo:
-        return 0
+        return len(busy)
     if device is None:
         import torch
 
@@ -174,7 +267,9 @@ def run_tasks(
     for t in todo:
         q.put(t)
     procs = [
-        ctx.Process(target=_worker, args=(i, q, str(out), device, dataset, data_root, threads), daemon=True)
+        ctx.Process(
+            target=_worker, args=(i, q, str(out), device, dataset, data_root, threads, os.getpid()), daemon=True
+        )
         for i in range(workers)
     ]
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if _main_thread() else None
@@ -199,7 +294,7 @@ def run_tasks(
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     finished = stored_keys([out])
-    left = sum(task_key(t) not in finished for t in todo)
+    left = sum(task_key(t) not in finished for t in todo + busy)
     print(f"{len(todo) - left} runs finished, {left} left", flush=True)
     return left
 

@@ -1,0 +1,57 @@
+"""The experiments' runner (agents/experiments/runner.py): a run is stored and trained once."""
+
+import json
+
+import pytest
+
+from hicenv.sim.budget import Budget
+from hicenv_agents.experiments import runner
+
+TINY = Budget(name="proxy", train_images=64, epochs=1, test_images=32, drift_test_images=16, batch_size=32, depth=8)
+
+
+def _task(seed: int = 0) -> dict:
+    from hicenv.sim.data import load_dataset
+
+    p = {"label": "p", "set": "sobol", "config": {"msb_bits": 4}}
+    return runner.make_task(p, TINY, seed, "proxy", load_dataset("embedded").fingerprint)
+
+
+def test_a_damaged_line_mid_file_is_named_a_torn_last_line_is_not(tmp_path, capsys):
+    (tmp_path / "r.jsonl").write_text('{"a": 1}\n\x00garbage\n[1, 2]\n{"b": 2}\n{"torn": ')
+    rows = runner.load_results(tmp_path)
+    assert rows == [{"a": 1}, {"b": 2}]
+    err = capsys.readouterr().err
+    assert "r.jsonl:2: not a result" in err and "r.jsonl:3: not a result" in err and ":5:" not in err
+
+
+def test_unique_results_keeps_the_first_of_a_run_stored_twice():
+    a, b = _task(0), _task(1)
+    rows, dropped = runner.unique_results([{**a, "accuracy": 0.5}, {**b}, {**a, "accuracy": 0.6}])
+    assert dropped == 1 and [r.get("accuracy") for r in rows] == [0.5, None]
+
+
+def test_a_run_locked_by_another_process_is_not_trained_again(tmp_path, capsys):
+    pytest.importorskip("fcntl")
+    task = _task(0)
+    held = runner._claim(tmp_path, runner.task_key(task))  # as a live worker of another runner holds it
+    assert held is not None and runner._claim(tmp_path, runner.task_key(task)) is None
+    left = runner.run_tasks(tmp_path, [task], dataset="embedded", device="cpu", workers=1)
+    assert left == 1 and runner.load_results(tmp_path) == []
+    assert "0 runs to do (0 stored, 1 running elsewhere)" in capsys.readouterr().out
+    held.close()  # its holder ends (or dies: the kernel drops the lock)
+    assert runner.run_tasks(tmp_path, [task], dataset="embedded", device="cpu", workers=1) == 0
+    assert len(runner.load_results(tmp_path)) == 1
+
+
+def test_bench_compile_counts_a_run_once_and_says_how_many_it_dropped(tmp_path, capsys):
+    from hicenv_agents.experiments import bench
+
+    r = runner.load_results  # one real stored run, written twice (a resumed kill)
+    runner.run_tasks(tmp_path / "res", [_task(0)], dataset="embedded", device="cpu")
+    line = next((tmp_path / "res").glob("*.jsonl")).read_text()
+    (tmp_path / "res" / "again.jsonl").write_text(line)
+    assert len(r(tmp_path / "res")) == 2
+    df = bench.compile_bench([str(tmp_path / "res")], out=tmp_path / "b.csv", fit=None)
+    assert len(df) == 1 and "1 duplicate run(s) dropped" in capsys.readouterr().err
+    assert json.loads(line)["label"] == "p"
