@@ -55,3 +55,31 @@ def test_bench_compile_counts_a_run_once_and_says_how_many_it_dropped(tmp_path, 
     df = bench.compile_bench([str(tmp_path / "res")], out=tmp_path / "b.csv", fit=None)
     assert len(df) == 1 and "1 duplicate run(s) dropped" in capsys.readouterr().err
     assert json.loads(line)["label"] == "p"
+
+
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["run", "--points", "0"], "--points"),
+        (["run", "--points", "-5"], "--points"),
+        (["run", "--threads", "0"], "--threads"),
+        (["run", "--threads", "-1"], "--threads"),
+        (["run", "--workers", "x"], "--workers"),
+        (["run", "--deadline", "-5"], "--deadline"),
+        (["run", "--deadline", "nan"], "--deadline"),
+        (["run", "--device", "bogus"], "--device"),
+        (["run", "--device", "cuda:7"], "--device"),
+        (["run", "--stored", "nodir"], "--stored"),
+    ],
+)
+def test_a_bad_run_option_is_refused_before_any_work(tmp_path, capsys, argv, flag):
+    from hicenv_agents.experiments import bench, paper
+
+    for main, extra in ((bench.main, ["--out", str(tmp_path / "b")]), (paper.main, ["--out", str(tmp_path / "p")])):
+        args = [a for a in argv if a != "run"] if main is paper.main else argv
+        if main is paper.main and flag == "--points":
+            continue  # the paper's --points names a point set
+        with pytest.raises(SystemExit) as e:
+            main([*args, *extra])
+        assert e.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists() and not (tmp_path / "p").exists()  # nothing made, nothing trained

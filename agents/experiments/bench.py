@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 from hicenv.errors import InputError
 from hicenv.sim.budget import BUDGETS, Budget
 from hicenv_agents.experiments.paper import LONG_BUDGETS
-from hicenv_agents.experiments.runner import make_task, run_tasks
+from hicenv_agents.experiments.runner import add_run_options, count_arg, make_task, run_tasks
 
 if TYPE_CHECKING:  # numpy, pandas and scipy load where used: a GPU image may run tasks without them
     import pandas as pd
@@ -361,11 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         default="hicenv/_data/bench_surrogate.json",
         help="compile: where the surrogate's fitted hyperparameters go",
     )
-    ap.add_argument("--points", type=int, default=N_POINTS, help="run, tasks: Sobol points")
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=None, help="run: torch threads per worker")
-    ap.add_argument("--device", default=None)
-    ap.add_argument("--deadline", type=float, default=None, help="run: stop after this many seconds")
+    ap.add_argument("--points", type=count_arg, default=N_POINTS, help="run, tasks: Sobol points")
+    add_run_options(ap, "run: ")
     ap.add_argument(
         "--data-root",
         default=None,
@@ -376,7 +373,6 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help=f"run: the ladder's {GPU_RUNG.name} rung too, first (a GPU's job: hours a run on 2 CPU cores)",
     )
-    ap.add_argument("--stored", action="append", default=[], help="run: a folder of results not to redo (repeatable)")
     ap.add_argument("--tasks-file", default=None, help="run: the runs of this task list (from 'tasks'), not the plan")
     a = ap.parse_args(argv)
     if a.action == "compile":

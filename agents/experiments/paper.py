@@ -27,7 +27,7 @@ import sys
 
 from hicenv.errors import InputError, check_count
 from hicenv.sim.budget import BUDGETS, Budget
-from hicenv_agents.experiments.runner import load_results, run_tasks, task_key
+from hicenv_agents.experiments.runner import add_run_options, load_results, run_tasks, task_key
 
 __all__ = [
     "PANEL",
@@ -234,17 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--long-budget", default="full-2ep", choices=sorted(LONG_BUDGETS))
     ap.add_argument("--dataset", default="fashion-mnist", choices=["fashion-mnist", "cifar10"])
     ap.add_argument("--data-root", default=None)
-    ap.add_argument("--device", default=None)
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=None, help="torch threads per worker")
-    ap.add_argument("--deadline", type=float, default=None, help="stop after this many seconds")
+    add_run_options(ap)
     ap.add_argument("--no-proxy", action="store_true", help="the long budget only")
     ap.add_argument(
         "--proxy-candidates",
         action="store_true",
         help="train the candidate proxy budgets (PROXY_CANDIDATES) only: the fidelity study",
     )
-    ap.add_argument("--stored", action="append", default=[], help="a folder of results not to redo (repeatable)")
     ap.add_argument(
         "--points",
         default="panel",

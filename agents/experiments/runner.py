@@ -299,6 +299,80 @@ def run_tasks(
     return left
 
 
+def count_arg(text: str) -> int:
+    """An argparse type: an integer >= 1 (workers, threads, points), refused before any work."""
+    import argparse
+
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return v
+
+
+def seconds_arg(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0."""
+    import argparse
+    import math
+
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
+    return v
+
+
+def device_arg(text: str) -> str:
+    """An argparse type: a torch device this machine has (``cpu``, ``cuda``, ``cuda:1``, ``mps``)."""
+    import argparse
+
+    import torch
+
+    try:
+        dev = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(f"not a torch device: {text!r} (cpu, cuda, cuda:1, mps)") from None
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        raise argparse.ArgumentTypeError(f"this machine has no {text!r} ({torch.cuda.device_count()} CUDA devices)")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise argparse.ArgumentTypeError("this machine has no 'mps' device")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise argparse.ArgumentTypeError(f"unsupported device {text!r} (cpu, cuda, cuda:1, mps)")
+    return text
+
+
+def folder_arg(text: str) -> str:
+    """An argparse type: an existing folder."""
+    import argparse
+
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a folder" if Path(text).exists() else f"no folder {text!r}")
+    return text
+
+
+def add_run_options(ap, scope: str = "", device: bool = True, stored: bool = True) -> None:
+    """The runner's options (``--workers``, ``--threads``, ``--deadline``, and ``--device``,
+    ``--stored`` where asked), each checked when parsed: a bad value is one line, exit 2,
+    before any work. ``scope`` prefixes their help (e.g. ``"run: "``)."""
+    ap.add_argument("--workers", type=count_arg, default=1, help=f"{scope}processes training side by side")
+    ap.add_argument("--threads", type=count_arg, default=None, help=f"{scope}torch threads per worker")
+    ap.add_argument("--deadline", type=seconds_arg, default=None, help=f"{scope}stop after this many seconds")
+    if device:
+        ap.add_argument("--device", type=device_arg, default=None, help=f"{scope}torch device (default: cuda if any)")
+    if stored:
+        ap.add_argument(
+            "--stored",
+            type=folder_arg,
+            action="append",
+            default=[],
+            help=f"{scope}a folder of results not to redo (repeatable)",
+        )
+
+
 def experiment_main(argv, name: str, description: str, tasks: Callable[[], list[dict]], report) -> int:
     """The ``hicenv <name> run|report`` command of an experiment trained on the embedded
     data: ``run`` trains ``tasks()`` into ``studies/<name>/results`` (resumable),
@@ -309,9 +383,7 @@ def experiment_main(argv, name: str, description: str, tasks: Callable[[], list[
     ap.add_argument("action", choices=["run", "report"])
     ap.add_argument("--results", default=f"studies/{name}/results", help="folder of result files")
     ap.add_argument("--out", default=f"studies/{name}/REPORT.md", help="report: where it goes")
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=None, help="run: torch threads per worker")
-    ap.add_argument("--deadline", type=float, default=None, help="run: stop after this many seconds")
+    add_run_options(ap, "run: ", device=False, stored=False)
     a = ap.parse_args(argv)
     if a.action == "report":
         print(f"-> {report(a.results, a.out)}")
