@@ -404,3 +404,19 @@ def test_the_seq_env_masks_each_knobs_indices_and_a_random_policy_is_uniform_ove
         picks.append(info["action"][acc])
     share = np.bincount(picks, minlength=nvec[acc]) / len(picks)
     assert np.allclose(share, 1 / nvec[acc], atol=0.04), share
+
+
+def test_a_process_that_never_imported_hicenv_makes_the_env_by_its_module_prefix():
+    # Gymnasium 1.x loads no entry-point plugins: "hicenv:<id>" is how a Ray worker or a
+    # spawned process gets the env (README, Ids).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gymnasium as gym\n"
+        "assert 'hicenv' not in sys.modules\n"
+        "env = gym.make('hicenv:hicenv/HICDesign-v0', render_mode=None)\n"
+        "print(type(env.unwrapped).__name__)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "HICDesignEnv" in p.stdout, p.stderr
