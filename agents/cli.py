@@ -111,6 +111,8 @@ def _parse_float_or_word(text: str) -> float | str:
         return str(text)
 
 
+_CACHE_HELP = "result cache file (default ~/.cache/hicenv/results.sqlite; none: no cache)"
+
 _FLAG_TYPES = {
     "int": int,
     "float": float,
@@ -220,9 +222,7 @@ def _add_table(sub) -> None:
         required=True,
         help="table file, .csv or .parquet (hicenv/_data/smoke_table.csv in a checkout regenerates the shipped one)",
     )
-    p.add_argument(
-        "--cache", default="default", help="result cache file (default ~/.cache/hicenv/results.sqlite; none: no cache)"
-    )
+    p.add_argument("--cache", default="default", help=_CACHE_HELP)
     p.add_argument("--space", default=None, help="JSON file of a DesignSpace dict (default: the shipped grid)")
     p.set_defaults(func=_table)
 
@@ -267,9 +267,7 @@ def _add_study(sub) -> None:
     p.add_argument("--all", default=None, help="write every finished trial (CSV) here")
     p.add_argument("--plot", default=None, help="write the Pareto plot (PNG) here")
     p.add_argument("--device", default=None, help="torch device")
-    p.add_argument(
-        "--cache", default="default", help="result cache file (default ~/.cache/hicenv/results.sqlite; none: no cache)"
-    )
+    p.add_argument("--cache", default="default", help=_CACHE_HELP)
     p.set_defaults(func=_study)
 
 
@@ -388,7 +386,7 @@ def _add_worker(sub) -> None:
         help="design points new to the study this worker evaluates (on a grid: trials)",
     )
     p.add_argument("--device", default=None, help="torch device (default: one GPU per worker when several)")
-    p.add_argument("--cache", default="default", help="result cache file")
+    p.add_argument("--cache", default="default", help=_CACHE_HELP)
     p.set_defaults(func=_worker)
 
 

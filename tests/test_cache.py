@@ -93,6 +93,11 @@ def test_export_csv_and_parquet_round_trip(tmp_path):
         cache.export(tmp_path / "all.xlsx")
 
 
+def test_an_empty_cache_exports_a_header_pandas_reads_back(tmp_path):
+    df = pd.read_csv(ResultCache(tmp_path / "c.sqlite").export(tmp_path / "none.csv"))
+    assert len(df) == 0 and {"msb_bits", "accuracy_drift_gdc_1y", "budget", "device.g_max_uS"} <= set(df.columns)
+
+
 _PROBE = """
 import sys
 import hicenv

@@ -238,11 +238,20 @@ class ResultCache:
         return [json.loads(r[0]) for r in cur]
 
     def export(self, path: str | os.PathLike) -> Path:
-        """Write every evaluation as a table (CSV or Parquet by the suffix), one row a point."""
-        from hicenv.output import write_table
-        from hicenv.rows import metrics_frame
+        """Write every evaluation as a table (CSV or Parquet by the suffix), one row a point;
+        an empty cache gives the header alone (a table pandas reads back, with no rows)."""
+        import pandas as pd
 
-        return write_table(metrics_frame(self.rows()), path)
+        from hicenv.output import write_table
+        from hicenv.rows import flatten, metrics_frame
+        from hicenv.sim.budget import Budget
+        from hicenv.sim.config import HICConfig
+
+        rows = self.rows()
+        if rows:
+            return write_table(metrics_frame(rows), path)
+        blank = flatten({"config": HICConfig().to_dict(), "budget": Budget().to_dict()})  # every column, no values
+        return write_table(pd.DataFrame(columns=list(blank)), path)
 
 
 def resolve_cache(cache) -> ResultCache | None:
