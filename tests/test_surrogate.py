@@ -188,3 +188,36 @@ def test_a_missing_shipped_bench_says_so_and_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setattr(surrogate, "SHIPPED_BENCH", tmp_path / "bench.csv")
     with pytest.raises(hicenv.errors.InputError, match=r"bench.csv is missing from this installation .*bench="):
         load_bench()
+
+
+@pytest.mark.parametrize(
+    "damage, says",
+    [
+        (lambda df: df.assign(accuracy=df["accuracy"].where(df.index != 3, float("nan"))), "column accuracy"),
+        (
+            lambda df: df.astype({"msb_bits": object}).assign(msb_bits=["x"] + list(df["msb_bits"][1:])),
+            "column msb_bits",
+        ),
+        (lambda df: df.assign(accuracy=df["accuracy"].where(df.index != 0, 7.5)), "accuracies in [0, 1]"),
+    ],
+)
+def test_a_damaged_bench_csv_is_refused_naming_the_file_and_column(tmp_path, damage, says):
+    from hicenv.design.surrogate import SHIPPED_BENCH, load_bench
+
+    df = damage(pd.read_csv(SHIPPED_BENCH).assign(failed=False))
+    path = tmp_path / "b.csv"
+    df.to_csv(path, index=False)
+    import re
+
+    with pytest.raises(ValueError, match=re.escape(says)) as e:
+        load_bench(path)
+    assert str(path) in str(e.value)
+
+
+def test_a_bench_that_is_not_a_path_or_is_a_folder_is_named_so(tmp_path):
+    from hicenv.design.surrogate import load_bench
+
+    with pytest.raises(ValueError, match="a table's path or a DataFrame, got int"):
+        load_bench(5)
+    with pytest.raises(ValueError, match="is a folder, not a table"):
+        load_bench(tmp_path)

@@ -62,6 +62,8 @@ def load_bench(source: str | os.PathLike | pd.DataFrame | None = None) -> pd.Dat
     that is missing, unreadable or lacks a column is refused with its path named."""
     if isinstance(source, pd.DataFrame):
         df, name = source.copy(), "DataFrame"
+    elif source is not None and not isinstance(source, (str, os.PathLike)):
+        raise InputError(f"bench must be a table's path or a DataFrame, got {type(source).__name__}")
     else:
         path = Path(SHIPPED_BENCH if source is None else source)
         if source is None and not path.is_file():
@@ -69,6 +71,8 @@ def load_bench(source: str | os.PathLike | pd.DataFrame | None = None) -> pd.Dat
                 f"the shipped HIC-Bench {path} is missing from this installation (reinstall hicenv), or "
                 "pass bench=, a table made by 'hicenv bench compile'"
             )
+        if path.is_dir():
+            raise InputError(f"bench {path} is a folder, not a table (a CSV or Parquet of 'hicenv bench compile')")
         if not path.is_file():
             raise InputError(f"bench {path} does not exist")
         try:
@@ -81,11 +85,33 @@ def load_bench(source: str | os.PathLike | pd.DataFrame | None = None) -> pd.Dat
         raise InputError(f"bench {name} lacks column(s) {missing}: not a compiled HIC-Bench")
     _say_if_foreign(df, name)
     ok = ~df["failed"].astype(bool) if "failed" in df.columns else pd.Series(True, index=df.index)
-    df = df[ok].reset_index(drop=True)
+    df = df[ok].copy()
     if df.empty:
         raise InputError(f"bench {name} has no successful rows")
+    _check_numbers(df, name)
+    df = df.reset_index(drop=True)
     df.attrs["source"] = name
     return df
+
+
+_NUMERIC = tuple(c for c in _REQUIRED if c not in ("lsb_encoding", "fp32", "budget"))
+_FRACTIONS = ("accuracy", *drift_columns())
+
+
+def _check_numbers(df: pd.DataFrame, name: str) -> None:
+    """Refuse a successful row whose number is missing or not a number (a torn file, a
+    hand edit), or an accuracy outside [0, 1], naming the column and the first rows."""
+    for c in _NUMERIC:
+        v = pd.to_numeric(df[c], errors="coerce")
+        bad = v.isna() | (v.between(0, 1) == False if c in _FRACTIONS else False)  # noqa: E712
+        if bad.any():
+            rows = ", ".join(str(i + 2) for i in df.index[bad][:3])  # a CSV's lines (after its header)
+            raise InputError(
+                f"bench {name}: column {c} holds {int(bad.sum())} value(s) that are not "
+                f"{'accuracies in [0, 1]' if c in _FRACTIONS else 'numbers'} (e.g. {str(df[c][bad].iloc[0])!r}; "
+                f"line(s) {rows})"
+            )
+        df[c] = v
 
 
 def _say_if_foreign(df: pd.DataFrame, name: str) -> None:
