@@ -247,9 +247,11 @@ def run_tasks(
     check_count(workers, "workers")
     Path(out).mkdir(parents=True, exist_ok=True)
     done = stored_keys([out, *stored])
-    todo = [t for t in tasks if task_key(t) not in done]
-    busy = [t for t in todo if _running_elsewhere(out, task_key(t))]
-    todo = [t for t in todo if t not in busy]
+    todo, busy = [], []
+    for t in tasks:  # one key a task: stored, running elsewhere, or to do
+        key = task_key(t)
+        if key not in done:
+            (busy if _running_elsewhere(out, key) else todo).append(t)
     elsewhere = f", {len(busy)} running elsewhere" if busy else ""
     print(
         f"{len(todo)} runs to do ({len(tasks) - len(todo) - len(busy)} stored{elsewhere}) with {workers} worker(s)",
