@@ -17,11 +17,14 @@ import math
 import os
 import re
 import sys
+import warnings
 from functools import partial
 from pathlib import Path
 
 from hicenv.errors import InputError
 from hicenv_agents import sigint
+from hicenv_agents.args import Parser as _Parser
+from hicenv_agents.args import count_arg, device_arg, out_file_arg, out_folder_arg
 
 __all__ = ["main"]
 
@@ -76,9 +79,17 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--data-dir", default=None, help="folder of the dataset's files")
     p.add_argument("--download", action="store_true", help="fetch CIFAR-10 if it is not in --data-dir")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    p.add_argument(
+        "--device", default=None, type=device_arg, help="torch device (default: cuda if available, else cpu)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object (keys in the README)")
     p.add_argument("--out", default=None, help="also write the JSON metrics to this file")
+    p.add_argument(
+        "--cache",
+        default="none",
+        help="result cache file (default none: evaluate trains afresh; 'default' is the cache the envs, "
+        "studies and tables share, ~/.cache/hicenv/results.sqlite)",
+    )
     _add_dataclass_flags(p.add_argument_group("device physics (hicenv.PCMParams)"), PCMParams, "device.")
     _add_dataclass_flags(p.add_argument_group("budget overrides (hicenv.Budget)"), Budget, "budget.", skip=("name",))
     _add_dataclass_flags(
@@ -163,11 +174,13 @@ def _dataclass_values(args, cls, prefix: str, skip: tuple = ()) -> dict:
 
 
 def _evaluate(args) -> int:
-    _check_exports(args.out, None, None)  # before training, not after
+    if args.out:  # before training, not after; JSON, whatever the name says
+        from hicenv.output import check_output
+
+        check_output(args.out, "--out (the JSON metrics)", (".json",))
     from hicenv.sim.budget import Budget, get_budget
     from hicenv.sim.config import HICConfig
     from hicenv.sim.devices import PCMParams
-    from hicenv.sim.trainer import evaluate
 
     config = HICConfig(
         **_dataclass_values(args, HICConfig, "", skip=("pcm",)),
@@ -178,20 +191,26 @@ def _evaluate(args) -> int:
     if changes:
         budget = budget.replace(name=f"{budget.name}+" + ",".join(f"{k}={v}" for k, v in changes.items()), **changes)
     from hicenv.design.backends import check_fits
+    from hicenv.design.backends.train import check_dataset
 
     check_fits(config, budget.depth)
+    if not args.download:  # a download makes the folder
+        check_dataset(args.dataset, args.data_dir)
     from hicenv.design.costs import CostModel, with_costs
     from hicenv.design.deployment import Deployment
 
     deployment = Deployment(**_dataclass_values(args, Deployment, "deployment."))
     cost_model = CostModel(**_dataclass_values(args, CostModel, "costs."))
-    metrics = evaluate(
+    from hicenv.design.cache import cached_evaluate, resolve_cache
+
+    metrics, _ = cached_evaluate(
         config,
         budget,
         args.seed,
         args.dataset,
-        args.data_dir,
-        args.device,
+        resolve_cache(args.cache),
+        data_root=args.data_dir,
+        device=args.device,
         progress=not args.json and sys.stderr.isatty(),
         download=args.download,
     )
@@ -266,7 +285,7 @@ def _add_study(sub) -> None:
     p.add_argument("--out", default=None, help="write the Pareto front (CSV) here")
     p.add_argument("--all", default=None, help="write every finished trial (CSV) here")
     p.add_argument("--plot", default=None, help="write the Pareto plot (PNG) here")
-    p.add_argument("--device", default=None, help="torch device")
+    p.add_argument("--device", default=None, type=device_arg, help="torch device")
     p.add_argument("--cache", default="default", help=_CACHE_HELP)
     p.set_defaults(func=_study)
 
@@ -302,12 +321,13 @@ def _warn_if_long(backend: str, budget, designs: int) -> None:
 
 
 def _check_exports(out, all_path, plot) -> None:
-    """Refuse unwritable export paths before any trial runs."""
+    """Refuse unwritable export paths, and a table named as another format, before any
+    trial runs."""
     from hicenv.output import check_output
 
     for flag, path in (("--out", out), ("--all", all_path)):
         if path:
-            check_output(path, flag)
+            check_output(path, flag, (".csv", ".parquet"))
     if plot:
         check_output(plot, "--plot", _PLOT_SUFFIXES)
 
@@ -385,7 +405,9 @@ def _add_worker(sub) -> None:
         default=10,
         help="design points new to the study this worker evaluates (on a grid: trials)",
     )
-    p.add_argument("--device", default=None, help="torch device (default: one GPU per worker when several)")
+    p.add_argument(
+        "--device", default=None, type=device_arg, help="torch device (default: one GPU per worker when several)"
+    )
     p.add_argument("--cache", default="default", help=_CACHE_HELP)
     p.set_defaults(func=_worker)
 
@@ -461,8 +483,8 @@ def _add_rl(sub) -> None:
         default="ppo",
         help="a stable-baselines3 algorithm, or random search (default ppo)",
     )
-    p.add_argument("--timesteps", type=int, default=2000, help="environment steps (random: episodes)")
-    p.add_argument("--n-envs", type=int, default=1, help="environments in SubprocVecEnv workers")
+    p.add_argument("--timesteps", type=count_arg, default=2000, help="environment steps (random: episodes)")
+    p.add_argument("--n-envs", type=count_arg, default=1, help="environments in SubprocVecEnv workers")
     p.add_argument("--seed", type=int, default=0, help="seed of the agent and the environments")
     p.add_argument(
         "--out",
@@ -470,8 +492,8 @@ def _add_rl(sub) -> None:
         help="every evaluated design (CSV; default designs.csv, never overwritten unless --overwrite)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing default output")
-    p.add_argument("--logdir", default=None, help="TensorBoard log folder")
-    p.add_argument("--save", default=None, help="save the trained model here (.zip)")
+    p.add_argument("--logdir", default=None, type=out_folder_arg, help="TensorBoard log folder")
+    p.add_argument("--save", default=None, type=out_file_arg(), help="save the trained model here (.zip)")
     _add_env_args(p)
     p.set_defaults(func=_rl)
 
@@ -510,7 +532,7 @@ def _add_compare(sub) -> None:
         default=",".join(DEFAULT_AGENTS),
         help=f"comma-separated, of: {', '.join(AGENTS)} (default {','.join(DEFAULT_AGENTS)})",
     )
-    p.add_argument("--evaluations", type=int, default=50, help="designs each agent evaluates per seed")
+    p.add_argument("--evaluations", type=count_arg, default=50, help="designs each agent evaluates per seed")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     p.add_argument("--out", default=None, help="hypervolume curves (CSV; default compare.csv, not overwritten)")
     p.add_argument("--plot", default=None, help="plot (PNG; default compare.png, not overwritten)")
@@ -518,9 +540,10 @@ def _add_compare(sub) -> None:
     p.add_argument(
         "--store",
         default=None,
+        type=out_folder_arg,
         help="folder that keeps each agent-seed run as it ends; a rerun continues from it",
     )
-    p.add_argument("--workers", type=int, default=1, help="processes running agent-seed runs side by side")
+    p.add_argument("--workers", type=count_arg, default=1, help="processes running agent-seed runs side by side")
     _add_env_args(p)
     p.set_defaults(func=_compare)
 
@@ -644,29 +667,6 @@ def _summary(m: dict) -> str:
     return "\n".join(lines)
 
 
-class _DefaultsShown(argparse.HelpFormatter):
-    """``--help`` says each option's default where its help does not already."""
-
-    def _get_help_string(self, action) -> str:
-        text = action.help or ""
-        shown = action.default not in (None, False, argparse.SUPPRESS) and not action.option_strings == []
-        if shown and "default" not in text:
-            text += f" (default {action.default})"
-        return text
-
-
-class _Parser(argparse.ArgumentParser):
-    """Bad arguments are one line on stderr and exit status 2, like every other bad input
-    (``--help`` shows the usage). Subcommands' parsers are of this class too."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("formatter_class", _DefaultsShown)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
 _COMMANDS = {
     "evaluate": _add_evaluate,
     "study": _add_study,
@@ -692,6 +692,7 @@ def main(argv: list[str] | None = None) -> int:
     traceback, even where some library swallowed the interrupt (:mod:`hicenv_agents.sigint`)."""
     sigint.forget()
     sigint.install()
+    warnings.formatwarning = _one_line_warning
     try:
         code = _main(argv)
     except KeyboardInterrupt:
@@ -700,6 +701,11 @@ def main(argv: list[str] | None = None) -> int:
         print("hicenv: interrupted", file=sys.stderr)
         return 130
     return code
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as one line on stderr (a user of the command needs what, not where)."""
+    return f"{category.__name__}: {' '.join(str(message).split())}\n"
 
 
 def _main(argv: list[str] | None) -> int:

@@ -9,7 +9,7 @@ ValueError`` in user code still catches it.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "check_count", "check_seed"]
+__all__ = ["InputError", "check_count", "check_device", "check_path", "check_seed"]
 
 
 class InputError(ValueError):
@@ -31,3 +31,38 @@ def check_count(value, name: str) -> None:
     naming it; ``True`` is not a count."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(f"{name} must be an integer >= 1, got {value!r}")
+
+
+def check_device(device, name: str = "torch_device") -> None:
+    """Refuse a torch device this machine does not have (``None``, ``cpu``, ``cuda``,
+    ``cuda:1`` and ``mps`` where present pass), naming it, before any work: an absent GPU
+    found only when training starts has already cost the run's setup and left files."""
+    if device is None:
+        return
+    import torch
+
+    if not isinstance(device, (str, torch.device)):
+        raise InputError(f"{name} must be a torch device name such as 'cpu' or 'cuda:0', got {device!r}")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise InputError(f"{name}={device!r} is not a torch device (cpu, cuda, cuda:1, mps)") from None
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (dev.index or 0) >= count:
+            raise InputError(f"{name}={device!r}: this machine has {count} CUDA device(s)")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError(f"{name}={device!r}: this machine has no MPS device")
+    elif dev.type not in ("cpu", "mps"):
+        raise InputError(f"{name}={device!r}: hicenv trains on cpu, cuda or mps")
+
+
+def check_path(value, name: str, other: str = "") -> None:
+    """Refuse a ``value`` that is not a path (a ``str`` or ``os.PathLike``), naming ``name``
+    and, in ``other``, what else it may be (``"or a DataFrame"``)."""
+    import os
+
+    if not isinstance(value, (str, os.PathLike)):
+        raise InputError(
+            f"{name} must be a file's path{' ' + other if other else ''}, got {type(value).__name__} {value!r}"
+        )

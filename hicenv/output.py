@@ -8,7 +8,11 @@ through it):
   target's folder, which is then renamed over the target; a crash leaves the old file
   or the new one, never half of one, and no planted file or link is followed;
 * ``-`` streams to standard output; an existing character device or FIFO
-  (``/dev/null``, ``/dev/stdout``) is written into, never replaced;
+  (``/dev/null``), or a link into ``/dev`` or ``/proc`` (``/dev/stdout`` whatever the
+  shell sent it to), is written into, never replaced;
+* a link to a regular file keeps the link: its target is replaced;
+* a write that fails (a full disk, ``/dev/full``) is an ``InputError`` naming the path
+  and the reason, the target left as it was;
 * anything else (a folder, a missing folder) is refused with a ``ValueError`` naming it.
 
 :func:`check_output` applies the same rules, and a suffix list, before any work.
@@ -30,7 +34,15 @@ from hicenv.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["write_atomically", "check_output", "is_stream", "write_table", "read_table", "require_parquet"]
+__all__ = [
+    "write_atomically",
+    "check_output",
+    "check_folder",
+    "is_stream",
+    "write_table",
+    "read_table",
+    "require_parquet",
+]
 
 
 def is_stream(path: str | os.PathLike) -> bool:
@@ -41,6 +53,10 @@ def is_stream(path: str | os.PathLike) -> bool:
         mode = os.stat(path).st_mode
     except OSError:
         return False
+    if os.path.islink(path):  # /dev/stdout -> /proc/self/fd/1: the shell's file, pipe or terminal
+        hop = os.path.join(os.path.dirname(os.path.abspath(path)), os.readlink(path))
+        if str(os.path.abspath(path)).startswith(("/dev/", "/proc/")) or hop.startswith(("/dev/", "/proc/")):
+            return True
     return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
@@ -49,12 +65,12 @@ def check_output(path: str | os.PathLike, what: str = "output", suffixes: tuple[
     if is_stream(path):
         return
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{what} {p} is a folder; give a file name")
     if suffixes is not None and p.suffix not in suffixes:
         raise InputError(f"{what} {p}: write to {' or '.join(suffixes)}, got {p.suffix or 'no suffix'}")
     if p.suffix == ".parquet":
         require_parquet(f"{what} {p}")
-    if p.is_dir():
-        raise InputError(f"{what} {p} is a folder; give a file name")
     if p.exists() and not p.is_file():
         raise InputError(f"{what} {p} is not a regular file")
     folder = p.parent if str(p.parent) else Path(".")
@@ -62,6 +78,21 @@ def check_output(path: str | os.PathLike, what: str = "output", suffixes: tuple[
         raise InputError(f"{what} {p}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise InputError(f"{what} {p}: folder {folder} is not writable")
+
+
+def check_folder(path: str | os.PathLike, what: str = "output folder") -> None:
+    """Refuse, before any work, a folder that could not be used or made: an existing
+    file, a path through a file, or an unwritable place (the nearest existing ancestor)."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"{what} {p} is a file, not a folder")
+    ancestor = p
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(f"{what} {p}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(f"{what} {p}: {ancestor} is not writable")
 
 
 def require_parquet(what: str) -> None:
@@ -92,6 +123,8 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -
     """Call ``write(tmp)`` on a fresh temporary file of the same suffix, then put it at
     ``path`` (see the module's contract). Returns ``path``."""
     check_output(path)
+    if not is_stream(path) and os.path.islink(path):
+        path = os.path.realpath(path)  # replace the target; the link stays
     p = Path(path)
     suffix = p.suffix if str(path) != "-" else ""
     folder = None if is_stream(path) else (p.parent if str(p.parent) else Path("."))
@@ -99,24 +132,37 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -
     os.close(fd)
     tmp = Path(name)
     try:
-        write(tmp)
-        if folder is not None:
-            # mkstemp makes the file private (0600); the result gets the mode a plain open()
-            # would give it (an existing file's own mode is kept).
-            os.chmod(tmp, stat.S_IMODE(p.stat().st_mode) if p.is_file() else 0o666 & ~_umask())
-            os.replace(tmp, p)
-            return p
-        if str(path) == "-":
-            with open(tmp, "rb") as src:
-                sys.stdout.flush()
-                shutil.copyfileobj(src, sys.stdout.buffer)
-                sys.stdout.buffer.flush()
-        else:
-            with open(tmp, "rb") as src, open(p, "wb") as dst:
-                shutil.copyfileobj(src, dst)
+        _write_to(p, tmp, folder, write)
         return p
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {e.strerror or e}") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _is_stdout(p: Path) -> bool:
+    try:
+        return os.path.samestat(os.stat(p), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError, AttributeError):  # no real stdout (a test's capture)
+        return False
+
+
+def _write_to(p: Path, tmp: Path, folder: Path | None, write: Callable[[Path], object]) -> None:
+    """Fill ``tmp``, then rename it over ``p`` (a file) or copy it into ``p`` (a stream)."""
+    write(tmp)
+    if folder is not None:
+        # mkstemp makes the file private (0600); the result gets the mode a plain open()
+        # would give it (an existing file's own mode is kept).
+        os.chmod(tmp, stat.S_IMODE(p.stat().st_mode) if p.is_file() else 0o666 & ~_umask())
+        os.replace(tmp, p)
+    elif str(p) == "-" or _is_stdout(p):  # /dev/stdout: through our own stdout, at its offset
+        with open(tmp, "rb") as src:
+            sys.stdout.flush()
+            shutil.copyfileobj(src, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+    else:
+        with open(tmp, "rb") as src, open(p, "ab") as dst:  # a stream: the shell truncated a file it named
+            shutil.copyfileobj(src, dst)
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike, any_suffix_csv: bool = False) -> Path:

@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).parents[1]
 PACKAGES = {"hicenv": ROOT / "hicenv", "hicenv_agents": ROOT / "agents"}
 LAYERS = [
-    ("base", ("hicenv.errors", "hicenv.fielddocs", "hicenv.output", "hicenv_agents.sigint")),
+    ("base", ("hicenv.errors", "hicenv.fielddocs", "hicenv.output", "hicenv_agents.sigint", "hicenv_agents.args")),
     ("sim", ("hicenv.sim",)),
     ("rows", ("hicenv.rows",)),
     ("design", ("hicenv.design",)),

@@ -203,7 +203,7 @@ def test_a_cache_keyed_before_normalisation_is_rekeyed_once(tmp_path):
     from hicenv.sim.fingerprint import sim_fingerprint
 
     path = tmp_path / "old.sqlite"
-    ResultCache(path)  # the schema
+    assert len(ResultCache(path)) == 0  # the schema, made on first use
     config, budget = HICConfig(msb_bits=5).to_dict(), TINY.to_dict()
     old_key = hashlib.sha256(_canonical([config, budget, "fp", 0, sim_fingerprint()]).encode()).hexdigest()
     con = sqlite3.connect(path)

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from hicenv.errors import InputError
 from hicenv.sim.budget import Budget
 from hicenv_agents.experiments import runner
 
@@ -18,11 +19,23 @@ def _task(seed: int = 0) -> dict:
 
 
 def test_a_damaged_line_mid_file_is_named_a_torn_last_line_is_not(tmp_path, capsys):
-    (tmp_path / "r.jsonl").write_text('{"a": 1}\n\x00garbage\n[1, 2]\n{"b": 2}\n{"torn": ')
+    a, b = ({"config": {}, "budget": {}, "seed": s} for s in (1, 2))
+    body = f'{json.dumps(a)}\n\x00garbage\n[1, 2]\n{{"key": 3}}\n{json.dumps(b)}\n{{"torn": '
+    (tmp_path / "r.jsonl").write_text(body)
     rows = runner.load_results(tmp_path)
-    assert rows == [{"a": 1}, {"b": 2}]
+    assert rows == [a, b]
     err = capsys.readouterr().err
-    assert "r.jsonl:2: not a result" in err and "r.jsonl:3: not a result" in err and ":5:" not in err
+    assert all(f"r.jsonl:{i}: not a result" in err for i in (2, 3, 4)) and ":6:" not in err
+
+
+@pytest.mark.parametrize(
+    "body", [b"\x8f\xff random \x00 bytes\n\x01\x02\n", b"[1, 2]\n", b'{"key": "k", "hypervolume": [1]}\n']
+)
+def test_a_file_with_no_result_at_all_is_refused_naming_it(tmp_path, body):
+    (tmp_path / "other.jsonl").write_bytes(body)
+    with pytest.raises(InputError, match=r"other\.jsonl holds no results .*not a results file") as e:
+        runner.load_results(tmp_path)
+    assert len(str(e.value).splitlines()) == 1
 
 
 def test_unique_results_keeps_the_first_of_a_run_stored_twice():

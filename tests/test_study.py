@@ -243,7 +243,10 @@ def test_a_dataset_that_cannot_load_fails_before_the_study_is_written(tmp_path):
         (["pareto", "--storage", "sqlite:///{tmp}/none.db", "--study-name", "x"], "no study storage at"),
         (["worker", "--storage", "{tmp}/none.log", "--study-name", "x"], "no study storage at"),
         (["worker", "--storage", "{tmp}/none.log", "--study-name", "x", "--trials", "-3"], "--trials must be"),
-        (["rl", "--algo", "random", "--timesteps", "0", "--out", "{tmp}/d.csv"], "episodes"),
+        (
+            ["rl", "--algo", "random", "--timesteps", "0", "--out", "{tmp}/d.csv"],
+            "argument --timesteps: must be an integer >= 1",
+        ),
         (["pareto", "--storage", "postgres://me:s3cr3t@127.0.0.1:1/db", "--study-name", "x"], "postgresql://"),
         (["pareto", "--storage", "postgresql+psycopg://me:s3cr3t@127.0.0.1:1/db", "--study-name", "x"], "cannot open"),
         (

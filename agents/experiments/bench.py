@@ -27,7 +27,6 @@ shipped table and the surrogate's fit from them.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -37,8 +36,9 @@ from typing import TYPE_CHECKING
 
 from hicenv.errors import InputError
 from hicenv.sim.budget import BUDGETS, Budget
+from hicenv_agents.args import Parser, count_arg
 from hicenv_agents.experiments.paper import LONG_BUDGETS
-from hicenv_agents.experiments.runner import add_run_options, count_arg, make_task, run_tasks
+from hicenv_agents.experiments.runner import add_run_options, make_task, run_tasks
 
 if TYPE_CHECKING:  # numpy, pandas and scipy load where used: a GPU image may run tasks without them
     import pandas as pd
@@ -336,8 +336,19 @@ def compile_bench(
     return df
 
 
+def _check_out(a) -> None:
+    """``--out`` checked before any work, as what the action writes: a folder (run), a
+    JSON task list (tasks); compile checks its two files itself."""
+    from hicenv.output import check_folder, check_output
+
+    if a.action == "run":
+        check_folder(a.out or RESULTS, "--out")
+    elif a.action == "tasks":
+        check_output(a.out or "bench-tasks.json", "--out", (".json",))
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
+    ap = Parser(
         prog="hicenv bench",
         description="HIC-Bench: generate it (run; resumable: rerun to continue), write its task list for "
         "another machine (tasks; benchmarks/gpu_bench.sh runs it), or compile the stored results into the "
@@ -375,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--tasks-file", default=None, help="run: the runs of this task list (from 'tasks'), not the plan")
     a = ap.parse_args(argv)
+    _check_out(a)
     if a.action == "compile":
         out = a.out or "hicenv/_data/bench.csv"
         df = compile_bench(a.results or ["studies/bench/results"], out, a.fit)

@@ -498,18 +498,19 @@ def write_report(
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
 
-    ap = argparse.ArgumentParser(
-        prog="hicenv bench report", description="Write HIC-Bench's REPORT.md from stored results."
-    )
+    from hicenv_agents.args import Parser, out_folder_arg
+
+    ap = Parser(prog="hicenv bench report", description="Write HIC-Bench's REPORT.md from stored results.")
     ap.add_argument(
         "--results",
         action="append",
         default=None,
         help="a folder of results (repeatable; default studies/bench/results)",
     )
-    ap.add_argument("--out", default="studies/bench", help="folder of REPORT.md (default studies/bench)")
+    ap.add_argument(
+        "--out", default="studies/bench", type=out_folder_arg, help="folder of REPORT.md (default studies/bench)"
+    )
     a = ap.parse_args(argv)
     print(write_report(a.results or ["studies/bench/results"], a.out))
     return 0

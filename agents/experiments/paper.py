@@ -21,12 +21,12 @@ it runs on a bare GPU machine. ``python -m hicenv_agents.experiments.paper --hel
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 from hicenv.errors import InputError, check_count
 from hicenv.sim.budget import BUDGETS, Budget
+from hicenv_agents.args import Parser, out_folder_arg
 from hicenv_agents.experiments.runner import add_run_options, load_results, run_tasks, task_key
 
 __all__ = [
@@ -228,8 +228,10 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="hicenv paper run", description="Train the paper panel (resumable).")
-    ap.add_argument("--out", default="studies/paper/results", help="folder of result files (JSON lines)")
+    ap = Parser(prog="hicenv paper run", description="Train the paper panel (resumable).")
+    ap.add_argument(
+        "--out", default="studies/paper/results", type=out_folder_arg, help="folder of result files (JSON lines)"
+    )
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--long-budget", default="full-2ep", choices=sorted(LONG_BUDGETS))
     ap.add_argument("--dataset", default="fashion-mnist", choices=["fashion-mnist", "cifar10"])

@@ -557,17 +557,18 @@ def _limits(df: pd.DataFrame, c: Claims, enc: pd.DataFrame | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
     import sys
 
-    ap = argparse.ArgumentParser(prog="hicenv paper report", description=__doc__.splitlines()[0])
+    from hicenv_agents.args import Parser, out_folder_arg
+
+    ap = Parser(prog="hicenv paper report", description=__doc__.splitlines()[0])
     ap.add_argument(
         "--results",
         action="append",
         default=None,
         help="folder of result files (repeatable; default studies/paper/results and proxy_candidates)",
     )
-    ap.add_argument("--out", default="studies/paper")
+    ap.add_argument("--out", default="studies/paper", type=out_folder_arg, help="folder of REPORT.md")
     a = ap.parse_args(argv)
     dirs = a.results or [
         d

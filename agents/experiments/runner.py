@@ -26,7 +26,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from hicenv.errors import check_count
+from hicenv.errors import InputError, check_count
+from hicenv_agents.args import Parser, count_arg, device_arg, folder_arg, seconds_arg
 
 __all__ = ["task_key", "load_results", "unique_results", "stored_keys", "run_tasks"]
 
@@ -47,23 +48,47 @@ def stored_keys(folders, quiet: bool = False) -> set:
     return {task_key(r) for folder in folders for r in load_results(folder, quiet) if not r.get("failed")}
 
 
-def load_results(folder: str | os.PathLike, quiet: bool = False) -> list[dict]:
-    """Every result line in ``folder``'s ``*.jsonl`` files. A torn last line (a crash) is
-    skipped, its task reruns; an unreadable line elsewhere is damage: it is skipped and
-    named on stderr (``path:line``) unless ``quiet``."""
+RESULT_KEYS = ("config", "budget", "seed")
+"""What every stored result holds (:func:`task_key` reads them)."""
+
+
+def load_results(folder: str | os.PathLike, quiet: bool = False, required: tuple[str, ...] = RESULT_KEYS) -> list[dict]:
+    """Every result line in ``folder``'s ``*.jsonl`` files: a JSON object holding the
+    ``required`` keys. A torn last line (a crash mid-write: no newline) is skipped, its
+    task reruns. Any other line is damage: skipped and named on stderr (``path:line``)
+    unless ``quiet``; a file with no result at all (random bytes, another tool's JSON)
+    is refused with an :class:`~hicenv.errors.InputError` naming it."""
     rows = []
     for path in sorted(Path(folder).glob("*.jsonl")):
-        lines = path.read_text(errors="replace").splitlines()
-        for i, line in enumerate(lines):
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError:
-                r = None
-            if isinstance(r, dict):
-                rows.append(r)
-            elif i < len(lines) - 1 and not quiet:
-                print(f"{path}:{i + 1}: not a result (damaged line), skipped", file=sys.stderr, flush=True)
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        lines = text.splitlines()
+        if lines and not text.endswith("\n"):
+            lines.pop()  # torn: the writer ends every line with a newline
+        found, damaged = _results_in(lines, required)
+        if damaged and not found:
+            raise InputError(
+                f"{path} holds no results ({len(damaged)} line(s), none a JSON object with "
+                f"{', '.join(required)}): not a results file; move it out of {folder}"
+            )
+        for i in damaged if not quiet else ():
+            print(f"{path}:{i + 1}: not a result (damaged line), skipped", file=sys.stderr, flush=True)
+        rows += found
     return rows
+
+
+def _results_in(lines: list[str], required: tuple[str, ...]) -> tuple[list[dict], list[int]]:
+    """The result objects among ``lines``, and the indices of the lines that are not."""
+    found, damaged = [], []
+    for i, line in enumerate(lines):
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError:
+            r = None
+        if isinstance(r, dict) and all(k in r for k in required):
+            found.append(r)
+        elif line.strip():
+            damaged.append(i)
+    return found, damaged
 
 
 def unique_results(rows: list[dict]) -> tuple[list[dict], int]:
@@ -301,61 +326,6 @@ def run_tasks(
     return left
 
 
-def count_arg(text: str) -> int:
-    """An argparse type: an integer >= 1 (workers, threads, points), refused before any work."""
-    import argparse
-
-    try:
-        v = int(text)
-    except ValueError:
-        v = 0
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return v
-
-
-def seconds_arg(text: str) -> float:
-    """An argparse type: a finite number of seconds > 0."""
-    import argparse
-    import math
-
-    try:
-        v = float(text)
-    except ValueError:
-        v = float("nan")
-    if not (math.isfinite(v) and v > 0):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
-    return v
-
-
-def device_arg(text: str) -> str:
-    """An argparse type: a torch device this machine has (``cpu``, ``cuda``, ``cuda:1``, ``mps``)."""
-    import argparse
-
-    import torch
-
-    try:
-        dev = torch.device(text)
-    except (RuntimeError, ValueError):
-        raise argparse.ArgumentTypeError(f"not a torch device: {text!r} (cpu, cuda, cuda:1, mps)") from None
-    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
-        raise argparse.ArgumentTypeError(f"this machine has no {text!r} ({torch.cuda.device_count()} CUDA devices)")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise argparse.ArgumentTypeError("this machine has no 'mps' device")
-    if dev.type not in ("cpu", "cuda", "mps"):
-        raise argparse.ArgumentTypeError(f"unsupported device {text!r} (cpu, cuda, cuda:1, mps)")
-    return text
-
-
-def folder_arg(text: str) -> str:
-    """An argparse type: an existing folder."""
-    import argparse
-
-    if not Path(text).is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a folder" if Path(text).exists() else f"no folder {text!r}")
-    return text
-
-
 def add_run_options(ap, scope: str = "", device: bool = True, stored: bool = True) -> None:
     """The runner's options (``--workers``, ``--threads``, ``--deadline``, and ``--device``,
     ``--stored`` where asked), each checked when parsed: a bad value is one line, exit 2,
@@ -375,18 +345,31 @@ def add_run_options(ap, scope: str = "", device: bool = True, stored: bool = Tru
         )
 
 
+def check_results_arg(folder: str, action: str, report: str) -> None:
+    """``--results`` and ``--out`` checked before any work: ``run`` writes into the folder
+    ``--results``; ``report`` reads it and writes the Markdown file ``--out``."""
+    from hicenv.output import check_folder, check_output
+
+    if action == "run":
+        check_folder(folder, "--results")
+        return
+    if not Path(folder).is_dir():
+        raise InputError(f"--results {folder}: " + ("not a folder" if Path(folder).exists() else "no such folder"))
+    check_output(report, "--out", (".md",))
+
+
 def experiment_main(argv, name: str, description: str, tasks: Callable[[], list[dict]], report) -> int:
     """The ``hicenv <name> run|report`` command of an experiment trained on the embedded
     data: ``run`` trains ``tasks()`` into ``studies/<name>/results`` (resumable),
     ``report(results, out)`` writes ``studies/<name>/REPORT.md`` and returns its path."""
-    import argparse
 
-    ap = argparse.ArgumentParser(prog=f"hicenv {name}", description=description)
+    ap = Parser(prog=f"hicenv {name}", description=description)
     ap.add_argument("action", choices=["run", "report"])
     ap.add_argument("--results", default=f"studies/{name}/results", help="folder of result files")
     ap.add_argument("--out", default=f"studies/{name}/REPORT.md", help="report: where it goes")
     add_run_options(ap, "run: ", device=False, stored=False)
     a = ap.parse_args(argv)
+    check_results_arg(a.results, a.action, a.out)
     if a.action == "report":
         print(f"-> {report(a.results, a.out)}")
         return 0

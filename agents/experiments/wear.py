@@ -14,12 +14,12 @@ one JSON line per finished run under ``studies/wear/results``, a rerun continues
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from hicenv.errors import InputError
 from hicenv.sim.budget import BUDGETS, Budget
-from hicenv_agents.experiments.runner import run_tasks
+from hicenv_agents.args import Parser
+from hicenv_agents.experiments.runner import add_run_options, check_results_arg, run_tasks
 
 __all__ = ["DESIGNS", "RUNGS", "tasks", "main"]
 
@@ -80,7 +80,7 @@ def tasks(data_root: str | None) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
+    ap = Parser(
         prog="hicenv wear",
         description="Wear growth: train the validation runs (run; resumable) or write the projection's "
         "validation table (report).",
@@ -89,10 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", default="studies/wear/results", help="folder of result files")
     ap.add_argument("--out", default="studies/wear/REPORT.md", help="report: where it goes")
     ap.add_argument("--data-root", default=None, help="run: the full Fashion-MNIST folder (the upper rungs)")
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=None, help="run: torch threads per worker")
-    ap.add_argument("--deadline", type=float, default=None, help="run: stop after this many seconds")
+    add_run_options(ap, "run: ", device=False, stored=False)
     a = ap.parse_args(argv)
+    check_results_arg(a.results, a.action, a.out)
     if a.action == "report":
         from hicenv_agents.experiments.wear_report import write_report
 

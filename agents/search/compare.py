@@ -293,7 +293,7 @@ def _stored_runs(store) -> dict:
         return {}
     from hicenv_agents.experiments.runner import load_results
 
-    return {r["key"]: r for r in load_results(store) if "key" in r}
+    return {r["key"]: r for r in load_results(store, required=("key", "hypervolume"))}
 
 
 def _store_run(store, key: str, agent: str, seed: int, evaluations: int, hv: np.ndarray) -> None:

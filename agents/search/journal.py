@@ -21,7 +21,7 @@ from pathlib import Path
 
 from hicenv.errors import InputError
 
-__all__ = ["repair_journal"]
+__all__ = ["repair_journal", "journal_lock", "clear_stale_lock"]
 
 _RECORD_START = b'{"op_code":'
 """How Optuna's journal records begin (``json.dumps`` of a dict whose first key is ``op_code``)."""
@@ -39,14 +39,69 @@ def _mend(line: bytes) -> tuple[bytes, bytes] | None:
     return None
 
 
-def repair_journal(path: str | os.PathLike) -> int:
-    """Mend a journal file in place; returns the bytes moved aside (0: it was whole)."""
+_OWNER = ".owner-"
+"""Our lock link points at ``<file>.owner-<host>-<pid>`` (Optuna's at the file itself): who holds it."""
+
+
+def journal_lock(path: str | os.PathLike):
+    """Optuna's symlink lock on ``path`` whose link names its holder (host and pid), so that a
+    lock left by a killed process is found stale at once (:func:`clear_stale_lock`) instead
+    of after Optuna's 30 s grace period."""
+    import socket
+
     from optuna.storages.journal import JournalFileSymlinkLock
 
+    class _OwnedLock(JournalFileSymlinkLock):
+        def acquire(self) -> bool:
+            # The link's target exists (Optuna's grace period stats through the link).
+            self._lock_target_file = f"{path}{_OWNER}{socket.gethostname()}-{os.getpid()}"
+            Path(self._lock_target_file).touch()
+            return super().acquire()
+
+        def release(self) -> None:
+            super().release()
+            Path(self._lock_target_file).unlink(missing_ok=True)
+
+    return _OwnedLock(str(path))
+
+
+def clear_stale_lock(path: str | os.PathLike) -> bool:
+    """Remove ``path``'s journal lock if its holder, a process on this host, is dead; True if
+    removed. A lock of another host, of Optuna's own kind (no holder named) or of a live
+    process is left to the lock's grace period."""
+    import socket
+
+    lock = f"{path}.lock"  # Optuna's LOCK_FILE_SUFFIX (not public)
+    try:
+        target = os.readlink(lock)
+    except OSError:  # no lock, or not a link
+        return False
+    host, _, pid = target.rpartition(_OWNER)[2].rpartition("-")
+    if _OWNER not in target or host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+        return False  # alive (or another user's: left alone)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        return False
+    try:
+        if os.readlink(lock) == target:  # still the dead holder's, not a new one's
+            os.unlink(lock)
+    except OSError:
+        return False
+    Path(target).unlink(missing_ok=True)
+    return True
+
+
+def repair_journal(path: str | os.PathLike) -> int:
+    """Mend a journal file in place; returns the bytes moved aside (0: it was whole)."""
     path = Path(path)
     if not path.is_file():
         return 0
-    lock = JournalFileSymlinkLock(str(path))  # the lock JournalFileBackend takes to append
+    clear_stale_lock(path)
+    lock = journal_lock(path)  # the lock JournalFileBackend takes to append
     lock.acquire()
     try:
         data = path.read_bytes()

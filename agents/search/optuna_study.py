@@ -200,6 +200,10 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
         **({"dataset": space.dataset} if "dataset" in backend_options(spec.backend) else {}),
     )
     backend.check_request(space, spec.budget, objectives, what=f"study {spec.name!r}")
+    try:  # every point the study can propose: a knob value or noise level the backend lacks is refused now
+        backend.covered(space, exact=True) if space.searches_noise else backend.prepare(space, (spec.noise,))
+    except InputError as e:
+        raise InputError(f"study {spec.name!r}: {e}") from None
     if spec.include_fp32:  # enqueued when the study is made: refuse now a baseline the backend cannot answer
         _check_baselines(space, backend)
     how = Reading(space.horizon, weights.compensate)
@@ -285,13 +289,23 @@ def _optimize_distinct(
 ) -> None:
     """Run trials until ``count`` (default: the study's distinct evaluated points) reaches
     ``target`` (re-proposals are answered from the study and do not count), or ``size``,
-    the points of the space; stop early when ``max(10, target)`` trials in a row add no
-    new point (the sampler keeps re-proposing evaluated points, or trials fail)."""
-    goal, barren = min(target, size), 0
+    the points of the space; stop early when ``max(10, target)`` trials of this process in a
+    row add no new point (the sampler keeps re-proposing evaluated points, or trials fail).
+    Other processes on the study (concurrent ``hicenv study`` runs) count towards the goal
+    but not towards the barren run: a trial that starts when the goal is met stops."""
+    goal, barren, mine = min(target, size), 0, []
+
+    def counted(trial: optuna.Trial):
+        mine.append(trial.number)
+        if count(study) >= goal:  # another process filled the study meanwhile
+            trial.study.stop()
+            raise optuna.TrialPruned("the study holds its target")
+        return objective(trial)
+
     while (left := goal - (done := count(study))) > 0 and barren < max(10, target):
-        before = len(study.trials)
-        _optimize(study, objective, left, progress)
-        barren = 0 if count(study) > done else barren + len(study.trials) - before
+        before = len(mine)
+        _optimize(study, counted, left, progress)
+        barren = 0 if count(study) > done else barren + len(mine) - before
     if (done := count(study)) < goal:
         why = f"{barren} trials in a row found no new point (re-proposals or failures)"
     elif goal < target:
@@ -515,8 +529,10 @@ def run_study(
 ) -> optuna.Study:
     """Run the study until it holds ``spec.trials`` finished trials (so a rerun resumes)."""
     if spec.backend == "train":  # a dataset that cannot load fails now, before a study or trial is written
+        from hicenv.design.backends.train import check_dataset
         from hicenv.sim.data import load_dataset
 
+        check_dataset(spec.dataset)
         load_dataset(spec.dataset)
     objective = make_objective(spec, device, cache)  # its backend refuses what it cannot answer, before a study
     storage = resolve_storage(storage_url)
@@ -595,6 +611,12 @@ def pareto_of(study: optuna.Study):
     trial, or in reward mode, it is :func:`~hicenv.design.pareto.front` of the designs."""
     df = designs_frame(study)
     if df.empty:
+        done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+        if done:
+            raise InputError(
+                f"study {study.study_name!r} has {done} finished trial(s), none with a hicenv design "
+                "(no design attributes): not a study hicenv made; no front to export"
+            )
         raise InputError(f"study {study.study_name!r} has no finished trials: no front to export")
     names = objective_names(study)
     best = {t.number for t in study.best_trials} if len(study.directions) > 1 else set()

@@ -18,7 +18,7 @@ from optuna.exceptions import ExperimentalWarning
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 
 from hicenv.errors import InputError
-from hicenv_agents.search.journal import repair_journal
+from hicenv_agents.search.journal import journal_lock, repair_journal
 
 __all__ = ["resolve_storage", "redact", "HEARTBEAT_S", "GRACE_S"]
 
@@ -46,7 +46,7 @@ def resolve_storage(url: str | None, heartbeat_s: int = HEARTBEAT_S, grace_s: in
             if os.path.isdir(url):
                 raise IsADirectoryError(21, "is a folder")
             repair_journal(url)  # a torn record from a crash must not make the study unreadable
-            return optuna.storages.JournalStorage(JournalFileBackend(url))
+            return optuna.storages.JournalStorage(JournalFileBackend(url, lock_obj=journal_lock(url)))
         except OSError as e:
             raise InputError(f"cannot use journal file {url}: {e.strerror or e}") from None
     if url.startswith(("sqlite://", "postgresql", "mysql")):
@@ -97,6 +97,14 @@ def redact(url: str) -> str:
 
 
 def redact_text(text: str, url: str) -> str:
+    """``text`` with the passwords of ``url`` masked where they stand as passwords (``:pw@``,
+    ``password=pw``, raw or URL-encoded): a short password is not masked inside words."""
+    import re
+    from urllib.parse import quote
+
     for secret in _passwords(url):
-        text = text.replace(secret, "***")
+        for form in {secret, quote(secret, safe="")}:
+            s = re.escape(form)
+            text = re.sub(rf":{s}@", ":***@", text)
+            text = re.sub(rf"((?:password|pwd)=){s}(?=[&\s'\"]|$)", r"\1***", text, flags=re.IGNORECASE)
     return text

@@ -104,7 +104,7 @@ class StudySpec:
             f"trials must be an integer >= 0, got {self.trials!r}",
         )
         need(self.sampler in SAMPLERS, f"sampler must be one of {tuple(SAMPLERS)}, got {self.sampler!r}")
-        need(isinstance(self.seed, int), f"seed must be an integer, got {self.seed!r}")
+        check_seed(self.seed, "seed")
         need(self.mode in MODES, f"mode must be one of {MODES}, got {self.mode!r}")
         need(self.pruner in PRUNERS, f"pruner must be one of {tuple(PRUNERS)}, got {self.pruner!r}")
         need(
@@ -181,9 +181,11 @@ def load_study_file(path: str | Path) -> StudySpec:
     """Read and validate a study file; every error is a ``ValueError`` naming the key."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"study file {path} does not exist")
+        raise InputError(f"study file {path} " + ("is not a file" if path.exists() else "does not exist"))
     try:
-        d = tomllib.loads(path.read_text())
+        d = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise InputError(f"study file {path} is not UTF-8 text (byte {e.start}): TOML files are UTF-8") from None
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"study file {path} is not valid TOML: {e}") from None
     d.setdefault("name", path.stem)

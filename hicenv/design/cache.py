@@ -30,7 +30,7 @@ import threading
 import time
 from pathlib import Path
 
-from hicenv.errors import InputError
+from hicenv.errors import InputError, check_path
 from hicenv.sim.config import HICConfig
 from hicenv.sim.devices import PCMParams
 from hicenv.sim.fingerprint import sim_fingerprint
@@ -130,27 +130,60 @@ def default_cache_path() -> Path:
 
 
 class ResultCache:
-    """Evaluations stored in one SQLite file, safe for many processes."""
+    """Evaluations stored in one SQLite file, safe for many processes.
+
+    A file that exists is opened and checked (``PRAGMA quick_check``) at construction: a
+    damaged one is refused with its path before any work. A new file (and its folder) is
+    made only when the first result is read or stored, so a run refused for other bad
+    input leaves no cache behind."""
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
+        from hicenv.output import check_folder
+
         self.path = Path(path) if path is not None else default_cache_path()
         if self.path.is_dir():
             raise InputError(f"result cache {self.path} is a folder; give a file (or --cache none)")
+        if self.path.exists() and not self.path.is_file():
+            raise InputError(f"result cache {self.path} is not a regular file; give a file (or --cache none)")
+        check_folder(self.path.parent, f"result cache {self.path}: its folder")
+        self._local = threading.local()
+        self._opened = False
+        if self.path.exists():
+            self._open()
+
+    def _open(self) -> None:
+        """Make the file (and folder) if need be, set it up and check it, once a process."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise InputError(f"result cache {self.path}: cannot make its folder ({e.strerror})") from None
-        self._local = threading.local()
+        sidecars = [Path(f"{self.path}{s}") for s in ("-wal", "-shm")]
+        fresh = [p for p in sidecars if not p.exists()]
         try:
             with self._connect() as con:
                 con.execute("PRAGMA journal_mode=WAL")
                 con.execute(_SCHEMA)
+                problems = [r[0] for r in con.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                lines = [line for r in problems for line in str(r).splitlines() if not line.startswith("***")]
+                raise sqlite3.DatabaseError(f"damaged: {(lines or problems)[0]}")
             self._rekey()
-        except sqlite3.DatabaseError as e:  # not SQLite, or a file SQLite cannot open
+        except sqlite3.DatabaseError as e:  # not SQLite, damaged, or a file SQLite cannot open
+            self._connect().close()
+            self._local.con = None
+            for p in fresh:  # refused: leave the folder as it was
+                p.unlink(missing_ok=True)
             raise InputError(
                 f"result cache {self.path} is not a usable SQLite file ({e}); "
                 "move it away or pick another with --cache / $HICENV_CACHE"
             ) from None
+        self._opened = True
+
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection, the file made and checked first."""
+        if not self._opened:
+            self._open()
+        return self._connect()
 
     def _rekey(self) -> None:
         """Key a cache made before normalised keys anew, once (one transaction: a second
@@ -190,7 +223,7 @@ class ResultCache:
         """The stored metrics of this evaluation by the running simulator code, or None.
         ``dataset`` is the dataset's content fingerprint."""
         key = cache_key(config, budget, dataset, seed)
-        row = self._connect().execute("SELECT metrics FROM results WHERE key = ?", (key,)).fetchone()
+        row = self._db().execute("SELECT metrics FROM results WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
     def put(
@@ -200,12 +233,12 @@ class ResultCache:
         fp = sim_fingerprint() if fingerprint is None else fingerprint
         key = cache_key(config, budget, dataset, seed, fp)
         row = (key, _canonical(config), _canonical(budget), dataset, seed, fp, json.dumps(metrics), time.time())
-        with self._connect() as con:  # one transaction
+        with self._db() as con:  # one transaction
             con.execute("INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
 
     def fingerprints(self) -> dict[str, int]:
         """How many stored results each simulator fingerprint made."""
-        cur = self._connect().execute("SELECT version, COUNT(*) FROM results GROUP BY version")
+        cur = self._db().execute("SELECT version, COUNT(*) FROM results GROUP BY version")
         return dict(cur.fetchall())
 
     def restamp(self, old: str, check: int = 2, device: str | None = None) -> int:
@@ -214,9 +247,7 @@ class ResultCache:
         (timings and provenance aside). Returns how many were carried over; raises
         ``ValueError`` naming the first metric that differs. Re-runs happen on
         ``device``, which should be the kind that made them (bit-identity is per machine)."""
-        cur = self._connect().execute(
-            "SELECT config, budget, dataset, seed, metrics FROM results WHERE version = ?", (old,)
-        )
+        cur = self._db().execute("SELECT config, budget, dataset, seed, metrics FROM results WHERE version = ?", (old,))
         rows = [(json.loads(c), json.loads(b), d, s, json.loads(m)) for c, b, d, s, m in cur]
         if not rows:
             raise InputError(f"no results of simulator fingerprint {old!r} in {self.path}")
@@ -230,11 +261,11 @@ class ResultCache:
         return len(rows)
 
     def __len__(self) -> int:
-        return self._connect().execute("SELECT COUNT(*) FROM results").fetchone()[0]
+        return self._db().execute("SELECT COUNT(*) FROM results").fetchone()[0]
 
     def rows(self) -> list[dict]:
         """Every stored evaluation's metrics (each carries its config, budget, seed and ``sim_fingerprint``)."""
-        cur = self._connect().execute("SELECT metrics FROM results ORDER BY created")
+        cur = self._db().execute("SELECT metrics FROM results ORDER BY created")
         return [json.loads(r[0]) for r in cur]
 
     def export(self, path: str | os.PathLike) -> Path:
@@ -262,6 +293,7 @@ def resolve_cache(cache) -> ResultCache | None:
         return cache
     if cache is True or cache == "default":
         return ResultCache()
+    check_path(cache, "cache", "(or 'default', or None for none)")
     return ResultCache(cache)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -117,9 +118,11 @@ class _DesignBase(gym.Env):
         else:
             if noise is None:
                 noise = (0.5, 1.0, 1.5)
-            levels = [float(noise)] if isinstance(noise, (int, float)) else [float(v) for v in noise]
-            if not levels or any(not math.isfinite(v) or v < 0 for v in levels):
-                raise InputError(f"noise must be a value >= 0 or a list of them, got {noise!r}")
+            levels = list(noise) if hasattr(noise, "__iter__") and not isinstance(noise, str) else [noise]
+            number = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)  # noqa: E731
+            if not levels or not all(number(v) and math.isfinite(v) and v >= 0 for v in levels):
+                raise InputError(f"noise must be a number >= 0 or a list of them, got {noise!r}")
+            levels = [float(v) for v in levels]
             self.noise_levels = tuple(sorted(set(levels)))
             self._backend.prepare(self.space, self.noise_levels)  # the surrogate: every step a lookup
         self._context_obs = self._fixed_context()
@@ -148,6 +151,10 @@ class _DesignBase(gym.Env):
         """The space as given (a dict is read), with the settings passed as keywords."""
         if isinstance(space, dict):
             space = DesignSpace.from_dict(space)
+        elif space is not None and not isinstance(space, DesignSpace):
+            raise InputError(
+                f"space must be a DesignSpace, a dict of one or None, got {type(space).__name__} {space!r}"
+            )
         self._space_given = space is not None  # lookup mode: the given space exactly, else the table's grid
         space = space or DesignSpace.default()
         settings = {

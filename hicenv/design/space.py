@@ -73,6 +73,8 @@ class Knob:
     values: tuple
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise InputError(f"a knob's name must be a string, got {self.name!r}")
         if self.name not in _FIELD_KINDS and not _is_device_knob(self.name):
             raise InputError(
                 f"unknown knob {self.name!r}; knobs: {', '.join(_FIELD_ORDER)}, or "
@@ -80,6 +82,9 @@ class Knob:
             )
         if not isinstance(self.values, (list, tuple)) or not self.values:
             raise InputError(f"knob {self.name} needs a list of at least one value, got {self.values!r}")
+        twice = [v for i, v in enumerate(self.values) if v in self.values[:i]]
+        if twice:
+            raise InputError(f"knob {self.name} lists {twice[0]!r} twice: {list(self.values)}")
         if _is_categorical(self.name):
             for v in self.values:  # the design point validates its own field (and names what it takes)
                 try:
@@ -237,6 +242,8 @@ class DesignSpace:
 
     def with_knob(self, name: str, values=None, *, low=None, high=None, step=None) -> DesignSpace:
         """Search ``name`` over ``values`` (or ``low..high`` by ``step``), replacing its range."""
+        if values is not None and (low, high, step) != (None, None, None):
+            raise InputError(f"with_knob({name!r}): give values or low, high and step, not both")
         knob = Knob(name, tuple(values)) if values is not None else Knob.range(name, low, high, step)
         knobs = tuple(k for k in self.knobs if k.name != name) + (knob,)
         fixed = tuple((k, v) for k, v in self.fixed if k != name)
@@ -322,7 +329,7 @@ class DesignSpace:
                 values[k.name] = trial.suggest_int(k.name, k.values[0], k.values[-1], step=int(step))
             elif step is not None:
                 v = trial.suggest_float(k.name, k.values[0], k.values[-1], step=step)
-                values[k.name] = k.values[k.index(round(v / step) * step)]
+                values[k.name] = k.values[min(len(k) - 1, max(0, round((v - k.values[0]) / step)))]  # snap from low
             else:
                 values[k.name] = trial.suggest_categorical(k.name, list(k.values))
         return self._config(values, context)
@@ -340,6 +347,8 @@ class DesignSpace:
     @classmethod
     def from_dict(cls, d: dict) -> DesignSpace:
         """From a study file's table: ``knobs = {name = [values] | {low, high, step}}``, ``fixed``, settings."""
+        if not isinstance(d, dict):
+            raise InputError(f"a design space is a dict (knobs, fixed, settings), got {type(d).__name__} {d!r}")
         if "retrains" in d:
             raise InputError(
                 "retrains is now the deployment's trainings per lifetime: [deployment] trainings = N "

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from hicenv.design.space import DEVICE_PREFIX, KNOBS, DesignSpace, Knob, point_key
-from hicenv.errors import InputError
+from hicenv.errors import InputError, check_path
 from hicenv.output import read_table, write_table
 from hicenv.rows import drift_columns, metrics_frame
 from hicenv.sim.config import HICConfig
@@ -82,9 +82,10 @@ class LookupTable:
             df = source.copy()
             self.source = "DataFrame"
         else:
+            check_path(source, "table", "or a DataFrame")
             path = Path(source)
             if not path.is_file():
-                raise InputError(f"lookup table {path} does not exist")
+                raise InputError(f"lookup table {path} " + ("is not a file" if path.exists() else "does not exist"))
             try:
                 df = read_table(path)
             except Exception as e:  # pandas' and pyarrow's many parse errors
@@ -99,6 +100,7 @@ class LookupTable:
                 "(made by an older hicenv? regenerate it with hicenv table)"
             )
         self._say_if_foreign(df)
+        self._check_knobs(df)
         df = df[~df["fp32"].astype(bool)].reset_index(drop=True)
         if df.empty:
             raise InputError(f"lookup table {self.source} has no HIC rows")
@@ -106,6 +108,16 @@ class LookupTable:
         self.df = df
         self._records = df.to_dict("records")
         self._index = {point_key(r): i for i, r in enumerate(df[list(KNOBS)].itertuples(index=False))}
+
+    def _check_knobs(self, df: pd.DataFrame) -> None:
+        """Refuse an empty knob cell, naming the column and the row (its line in a CSV)."""
+        for c in [*KNOBS, "fp32"]:
+            empty = df[c].isna()
+            if empty.any():
+                raise InputError(
+                    f"lookup table {self.source}: column {c} is empty at row {int(empty.values.argmax()) + 1} "
+                    f"(CSV line {int(empty.values.argmax()) + 2}); every row needs every knob"
+                )
 
     def _validated(self, df: pd.DataFrame) -> pd.DataFrame:
         """Refuse, when the table loads, what would otherwise fail or mislead mid-search:
@@ -125,6 +137,12 @@ class LookupTable:
                 row = df.loc[bad.idxmax()]
                 point = ", ".join(f"{k}={row[k]}" for k in KNOBS)
                 raise InputError(f"lookup table {self.source}: column {c} is not a finite number at ({point})")
+            if c.startswith("accuracy") and ((values < 0) | (values > 1)).any():
+                row = df.loc[((values < 0) | (values > 1)).idxmax()]
+                point = ", ".join(f"{k}={row[k]}" for k in KNOBS)
+                raise InputError(
+                    f"lookup table {self.source}: column {c} is {row[c]} at ({point}); an accuracy is in [0, 1]"
+                )
         keys = df[list(KNOBS)].apply(lambda r: point_key(r.tolist()), axis=1)
         repeated = keys.duplicated(keep=False)
         if repeated.any():

@@ -22,6 +22,7 @@ from hicenv.design.backends.base import Backend, Declaration, held_settings
 from hicenv.design.sizes import design_sizes
 from hicenv.design.space import KNOBS, DesignSpace, point_key
 from hicenv.design.surrogate import SHIPPED_BENCH, TARGETS, Surrogate
+from hicenv.errors import check_path
 from hicenv.sim.config import HICConfig
 from hicenv.sim.result import HORIZONS_S
 
@@ -166,6 +167,8 @@ def _loaded(bench) -> Surrogate:
     every env, study and agent run on the shipped bench shares one fit."""
     if isinstance(bench, pd.DataFrame):
         return Surrogate(bench)
+    if bench is not None:
+        check_path(bench, "bench", "or a DataFrame")
     path = Path(SHIPPED_BENCH if bench is None else bench)
     stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.is_file() else None
     return _loaded_file(None if bench is None else str(path.resolve()), stamp)

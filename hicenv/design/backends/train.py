@@ -7,10 +7,10 @@ from typing import Any
 
 from hicenv.design.backends.base import Backend, Declaration
 from hicenv.design.cache import cached_evaluate, resolve_cache
-from hicenv.errors import InputError
+from hicenv.errors import InputError, check_device
 from hicenv.sim.config import HICConfig
 
-__all__ = ["TrainBackend", "check_fits", "BYTES_PER_WEIGHT"]
+__all__ = ["TrainBackend", "check_fits", "check_dataset", "BYTES_PER_WEIGHT"]
 
 BYTES_PER_WEIGHT = 16
 """Training memory a weight needs at least: the weight, its gradient, the optimiser's momentum
@@ -38,6 +38,28 @@ def check_fits(config: HICConfig, depth: int = 32) -> None:
         )
 
 
+def check_dataset(dataset, data_root=None) -> None:
+    """Refuse, when the backend is made (the data load on first use), a dataset that is
+    not a known name or an existing ``.npz`` file, and a ``data_root`` that is no folder."""
+    from hicenv.sim.data import DATASETS
+
+    if not isinstance(dataset, (str, os.PathLike)):
+        raise InputError(f"dataset must be a name ({', '.join(DATASETS)}) or a .npz path, got {dataset!r}")
+    name = os.fspath(dataset)
+    if name.endswith(".npz"):
+        import zipfile
+
+        if not os.path.isfile(name):
+            raise InputError(f"dataset file {name} " + ("is not a file" if os.path.exists(name) else "does not exist"))
+        if not zipfile.is_zipfile(name):  # numpy's own words for this are about pickles
+            raise InputError(f"dataset file {name} is not a .npz archive (numpy.savez writes one)")
+    elif name not in DATASETS:
+        raise InputError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)} or a path ending in .npz")
+    if data_root is not None and not os.path.isdir(data_root):
+        what = "is not a folder" if os.path.exists(data_root) else "does not exist"
+        raise InputError(f"data_root {os.fspath(data_root)} {what}")
+
+
 class TrainBackend(Backend):
     """The simulator: trains each point under ``budget``, through the result cache.
 
@@ -60,6 +82,8 @@ class TrainBackend(Backend):
         from hicenv.sim.budget import get_budget
 
         self.budget = get_budget("proxy" if budget is None else budget)
+        check_device(device, "torch_device")
+        check_dataset(dataset, data_root)
         self.dataset, self.data_root, self.device = dataset, data_root, device
         self.cache = resolve_cache(cache)
         self._ds = None
