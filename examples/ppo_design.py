@@ -1,4 +1,11 @@
-"""PPO on hicenv's design environment, in one file (CleanRL's ppo_multidiscrete.py, cut down).
+"""PPO on hicenv's design environment, in one file, written after CleanRL's ``cleanrl/ppo.py``.
+
+From CleanRL's ``ppo.py`` come the shape (a config dataclass that is the CLI,
+an ``Agent`` with actor and critic, rollouts then minibatch updates with the clipped loss);
+what is ours: the ``MultiDiscrete`` head (one ``Categorical`` per knob, the log-probabilities
+summed) and the one-step advantage below. (CleanRL has no ``ppo_multidiscrete.py``; an
+earlier docstring said so.) A script written for ``Discrete`` actions runs on
+``hicenv/HICDesignFlat-v0`` with only the env id changed.
 
 Each episode is one step: the agent picks a whole HIC design point (a MultiDiscrete
 action) and gets its reward. The recommended vector setup for one-step episodes:
@@ -65,9 +72,15 @@ class Args:
 
 
 def parse_args() -> Args:
+    from hicenv.fielddocs import field_docs
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    docs = field_docs(Args)  # each field's docstring is its flag's help
     for f in dataclasses.fields(Args):
-        ap.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
+        flag = f"--{f.name.replace('_', '-')}"
+        ap.add_argument(
+            flag, type=type(f.default), default=f.default, help=f"{docs.get(f.name, '')} (default {f.default})"
+        )
     return Args(**vars(ap.parse_args()))
 
 

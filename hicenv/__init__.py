@@ -54,6 +54,7 @@ def _register_envs() -> None:
     for env_id, entry in (
         ("hicenv/HICDesign-v0", "hicenv.design.env:HICDesignEnv"),
         ("hicenv/HICDesignSeq-v0", "hicenv.design.env:HICDesignSeqEnv"),
+        ("hicenv/HICDesignFlat-v0", "hicenv.design.env:HICDesignFlatEnv"),
     ):
         if env_id not in registry:
             register(id=env_id, entry_point=entry)

@@ -13,6 +13,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 from hicenv.design import env as env_module
 from hicenv.design.space import DesignSpace
 from hicenv.design.table import LookupTable
+from hicenv.errors import InputError
 
 # A two-point space at the smoke budget: every live step trains ResNet-32 for seconds.
 LIVE_SPACE = (
@@ -49,7 +50,7 @@ def test_shipped_table_covers_a_coarse_grid():
 
 
 @pytest.mark.parametrize("backend", ["table", "surrogate"])
-@pytest.mark.parametrize("env_id", ["hicenv/HICDesign-v0", "hicenv/HICDesignSeq-v0"])
+@pytest.mark.parametrize("env_id", ["hicenv/HICDesign-v0", "hicenv/HICDesignSeq-v0", "hicenv/HICDesignFlat-v0"])
 def test_checkers_pass_in_lookup_and_surrogate_mode(env_id, backend):
     env = gymnasium.make(env_id, backend=backend)
     gym_check_env(env.unwrapped)
@@ -420,3 +421,58 @@ def test_a_process_that_never_imported_hicenv_makes_the_env_by_its_module_prefix
     )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0 and "HICDesignEnv" in p.stdout, p.stderr
+
+
+def test_the_flat_action_is_the_c_order_index_of_the_multidiscrete_one():
+    env = gymnasium.make("hicenv/HICDesignFlat-v0", backend="table", noise=1.0).unwrapped
+    nvec = env.space.nvec.tolist()
+    multi = [1, 2, 0, 1][: len(nvec)] + [0] * (len(nvec) - 4)
+    index = 0
+    for i, n in zip(multi, nvec):  # by hand: the last knob varies fastest
+        index = index * n + i
+    assert env.flat_action(multi) == index and env.action_space.n == int(np.prod(nvec))
+    env.reset(seed=0)
+    *_, info = env.step(index)
+    assert info["action"] == multi
+    env.reset(seed=0)
+    with pytest.raises(InputError, match="action must be an integer in"):
+        env.step(env.action_space.n)
+
+
+def test_a_cleanrl_shaped_discrete_loop_runs_with_only_the_env_id_changed():
+    """CleanRL's ppo.py, reduced to its env-facing lines (make_env, SyncVectorEnv, the
+    Discrete assertion, a Categorical policy over single_action_space.n, the rollout);
+    what differs from running it on CartPole-v1 is the env id."""
+    import torch
+    from torch import nn
+    from torch.distributions.categorical import Categorical
+
+    env_id, num_envs, num_steps = "hicenv/HICDesignFlat-v0", 2, 4
+
+    def make_env(env_id, idx, capture_video, run_name):
+        def thunk():
+            env = gymnasium.make(env_id)
+            return gymnasium.wrappers.RecordEpisodeStatistics(env)
+
+        return thunk
+
+    envs = gymnasium.vector.SyncVectorEnv([make_env(env_id, i, False, "run") for i in range(num_envs)])
+    assert isinstance(envs.single_action_space, gymnasium.spaces.Discrete), "only discrete action space is supported"
+    obs_dim = int(np.array(envs.single_observation_space.shape).prod())
+    actor = nn.Sequential(nn.Linear(obs_dim, 64), nn.Tanh(), nn.Linear(64, envs.single_action_space.n))
+    optimizer = torch.optim.Adam(actor.parameters(), lr=2.5e-4, eps=1e-5)
+    next_obs, _ = envs.reset(seed=1)
+    returns = []
+    for _ in range(num_steps):
+        logits = actor(torch.Tensor(next_obs))
+        dist = Categorical(logits=logits)
+        action = dist.sample()
+        next_obs, reward, terminations, truncations, infos = envs.step(action.cpu().numpy())
+        loss = -(dist.log_prob(action) * torch.Tensor(reward)).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if "episode" in infos:
+            returns += [float(r) for r, done in zip(infos["episode"]["r"], infos["_episode"]) if done]
+    envs.close()
+    assert len(returns) >= num_envs and all(np.isfinite(returns))

@@ -530,3 +530,80 @@ class HICDesignSeqEnv(_DesignBase):
         r, info = self._evaluate(np.array(self._choices))
         self._done = True
         return self._obs(), r, True, False, info
+
+
+class HICDesignFlatEnv(HICDesignEnv):
+    """``HICDesign-v0`` with one ``Discrete`` action that indexes the whole design space.
+
+    For single-file agents written for ``Discrete`` actions (CleanRL's ``ppo.py`` and
+    ``dqn.py`` assert one): only the env id changes. A policy over the flat index sees no
+    structure between knobs (a ``MultiDiscrete`` head, as in ``HICDesign-v0``, shares
+    what it learns about a knob across the others' values), so it suits small spaces and
+    baselines; the default space has 5,376 points.
+
+    ## Description
+
+    As ``HICDesign-v0``: one step, one design point, its reward.
+
+    ## Action Space
+
+    ``Discrete(prod(space.nvec))``: action ``a`` is the point whose ``HICDesign-v0``
+    action is ``numpy.unravel_index(a, space.nvec)`` (C order: the last knob,
+    ``lsb_encoding`` in the default space, varies fastest). ``env.unwrapped.flat_action(
+    multi)`` maps a ``HICDesign-v0`` action to its index.
+
+    ## Observation Space
+
+    That of ``HICDesign-v0``: ``Box(0, 1, (3,), float32)``, the episode's context.
+
+    ## Rewards
+
+    Those of ``HICDesign-v0``.
+
+    ## Starting State
+
+    As ``HICDesign-v0``.
+
+    ## Episode End
+
+    Terminated after the one step. Never truncated. A step after the end raises
+    ``gymnasium.error.ResetNeeded``.
+
+    ## Arguments
+
+    Those of ``HICDesign-v0``.
+
+    >>> import gymnasium, hicenv
+    >>> env = gymnasium.make("hicenv/HICDesignFlat-v0")
+    >>> env.action_space
+    Discrete(5376)
+    >>> obs, info = env.reset(seed=0)
+    >>> obs, r, terminated, truncated, info = env.step(0)
+    >>> info["action"]  # the first point of every knob
+    [0, 0, 0, 0, 0]
+
+    ## Info
+
+    That of ``HICDesign-v0`` (``info["action"]`` is the ``MultiDiscrete`` action).
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.action_space = spaces.Discrete(int(np.prod(self.space.nvec)))
+
+    def flat_action(self, multi) -> int:
+        """The flat index of a ``HICDesign-v0`` action."""
+        return int(np.ravel_multi_index(tuple(np.asarray(multi, dtype=np.int64)), self.space.nvec))
+
+    def step(self, action):
+        self._check_running()
+        a = np.asarray(action)
+        if a.shape != () or not np.issubdtype(a.dtype, np.integer) or not self.action_space.contains(int(a)):
+            raise InputError(f"action must be an integer in [0, {self.action_space.n - 1}], got {action!r}")
+        r, info = self._evaluate(np.array(np.unravel_index(int(a), self.space.nvec), dtype=np.int64))
+        self._done = True
+        return self._context(), r, True, False, info
