@@ -293,13 +293,27 @@ def _add_study(sub) -> None:
 _PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 
 
-def _default_output(path: str | None, default: str, overwrite: bool) -> str:
+def _default_output(path: str | None, default: str, overwrite: bool, flag: str = "--out") -> str:
     """An output the user named is written; the default name is never silently replaced."""
     if path is not None:
         return path
     if Path(default).exists() and not overwrite:
-        raise InputError(f"{default} exists (the default output): name another with --out/--plot, or --overwrite")
+        raise InputError(f"{default} exists (the default output): name another with {flag}, or --overwrite")
     return default
+
+
+def _numbered_output(path: str | None, stem: str, suffix: str = ".csv") -> str:
+    """An output the user named, else ``<stem>_<n><suffix>`` with ``n`` one past the highest
+    there (TensorBoard's and SB3's run numbering): a rerun, or another algorithm, never
+    meets an earlier run's file."""
+    if path is not None:
+        return path
+    taken = [
+        int(m.group(1))
+        for p in Path(".").glob(f"{stem}_*{suffix}")
+        if (m := re.fullmatch(rf"{re.escape(stem)}_(\d+){re.escape(suffix)}", p.name))
+    ]
+    return f"{stem}_{max(taken, default=0) + 1}{suffix}"
 
 
 def _warn_if_long(backend: str, budget, designs: int) -> None:
@@ -489,9 +503,9 @@ def _add_rl(sub) -> None:
     p.add_argument(
         "--out",
         default=None,
-        help="every evaluated design (CSV; default designs.csv, never overwritten unless --overwrite)",
+        help="every evaluated design (CSV; default designs-<algo>_<n>.csv, n one past the highest there, "
+        "so no run replaces another's)",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing default output")
     p.add_argument("--logdir", default=None, type=out_folder_arg, help="TensorBoard log folder")
     p.add_argument("--save", default=None, type=out_file_arg(), help="save the trained model here (.zip)")
     _add_env_args(p)
@@ -501,7 +515,7 @@ def _add_rl(sub) -> None:
 def _rl(args) -> int:
     from hicenv_agents.search.rl import env_kwargs_from, run_random, run_rl
 
-    args.out = _default_output(args.out, "designs.csv", args.overwrite)
+    args.out = _numbered_output(args.out, f"designs-{args.algo}")
     _check_exports(args.out, None, None)
     kw = env_kwargs_from(args)
     _warn_if_long(args.backend, kw.get("budget"), args.timesteps)  # at most one design a step
@@ -560,7 +574,7 @@ def _compare(args) -> int:
     except ValueError:
         raise InputError(f"--seeds must be comma-separated integers, got {args.seeds!r}") from None
     args.out = _default_output(args.out, "compare.csv", args.overwrite)
-    args.plot = _default_output(args.plot, "compare.png", args.overwrite)
+    args.plot = _default_output(args.plot, "compare.png", args.overwrite, "--plot")
     _check_exports(args.out, None, args.plot)
     agents = [a.strip() for a in args.agents.split(",")]
     kw = env_kwargs_from(args)

@@ -232,8 +232,11 @@ def test_help_shows_defaults_and_a_default_output_is_never_silently_replaced(tmp
     assert "(default 2000)" in hicenv("rl", "--help").stdout
     run = [sys.executable, "-m", "hicenv_agents.cli", "rl", "--algo", "random", "--timesteps", "3"]
     first = subprocess.run(run, capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    assert first.returncode == 0 and (tmp_path / "designs.csv").exists(), first.stderr
+    assert first.returncode == 0 and (tmp_path / "designs-random_1.csv").exists(), first.stderr
+    (tmp_path / "designs-ppo_7.csv").write_text("another algorithm's run\n")
+    text = (tmp_path / "designs-random_1.csv").read_text()
     again = subprocess.run(run, capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    assert again.returncode == 2 and "designs.csv exists" in again.stderr and "--overwrite" in again.stderr
-    forced = subprocess.run([*run, "--overwrite"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    assert forced.returncode == 0, forced.stderr
+    assert again.returncode == 0 and (tmp_path / "designs-random_2.csv").exists(), (
+        again.stderr
+    )  # numbered, like TensorBoard
+    assert (tmp_path / "designs-random_1.csv").read_text() == text  # the first run's file untouched

@@ -14,6 +14,8 @@ def _run(label: str, draws: list[list[int]], seed: int = 0) -> dict:
         "set": "noise",
         "label": label,
         "seed": seed,
+        "config": {},  # what every stored result holds (the runner's loader asks for them)
+        "budget": {},
         "failed": False,
         "train_seconds": 50.0,
         "sim_fingerprint": "f",

@@ -28,6 +28,7 @@ from hicenv.design.costs import with_costs
 from hicenv.design.objectives import DEFAULT_OBJECTIVES, Reading, objective_values
 from hicenv.design.pareto import design_row, distinct, front
 from hicenv.design.reward import reward, wear
+from hicenv.design.space import KNOBS
 from hicenv.errors import InputError, check_count
 from hicenv.sim.fingerprint import sim_fingerprint
 from hicenv_agents import sigint
@@ -223,7 +224,8 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
             trial.set_user_attr(POINT_ATTR, {n: space.field_value(config, n) for n in space.names})
         earlier = _earlier_trial(trial)
         if earlier is not None:  # a re-proposal: the study holds its result (same point, same seed)
-            _record(trial, {**_row(earlier), "trial": trial.number}, next(iter(earlier.constraints.values()), 0.0))
+            endurance = next(iter(earlier.constraints.values()), 0.0)
+            _record(trial, {**_row(earlier), "trial": trial.number}, endurance, names)
             trial.set_user_attr(REPEAT_ATTR, earlier.number)
             return earlier.values if spec.mode == "multi" else earlier.value
         on_epoch = None if spec.pruner == "none" or backend.name != "train" else partial(_report_and_prune, trial)
@@ -233,7 +235,7 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
         row = design_row(
             metrics, space.horizon, weights.compensate, names, trial=trial.number, study=trial.study.study_name
         )
-        _record(trial, row, wear(metrics) / space.endurance_budget - 1.0)
+        _record(trial, row, wear(metrics) / space.endurance_budget - 1.0, names)
         if spec.mode == "multi":
             return objective_values(metrics, objectives, how)
         return reward(metrics, weights, space.horizon, space.endurance_budget)
@@ -244,6 +246,11 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
 REPEAT_ATTR = "repeat_of"
 """Trial user attribute of a re-proposed point: the trial that evaluated it. Such a trial is
 answered from that one (nothing is evaluated) and does not count towards ``trials``."""
+
+
+STOPPED_ATTR = "stopped_at_goal"
+"""Trial user attribute of a trial pruned before it evaluated anything, because other
+processes had filled the study to its goal meanwhile: it is no design."""
 
 
 POINT_ATTR = "hicenv_point"
@@ -258,8 +265,18 @@ def point_of(trial) -> tuple:
 
 
 def front_size(study: optuna.Study) -> int:
-    """Designs on the study's Pareto front (a re-proposed point's trials are one design)."""
-    return len({point_of(t) for t in study.best_trials})
+    """Designs on the study's Pareto front (a re-proposed point's trials are one design):
+    ``study.best_trials``'s front, without its deep copy of every trial (it ran after each
+    trial, and cost a 60-trial study 2 of its 10 s)."""
+    try:
+        from optuna.study._multi_objective import _get_pareto_front_trials_by_trials
+    except ImportError:  # another Optuna: its public, copying property
+        return len({point_of(t) for t in study.best_trials})
+    trials = study.get_trials(deepcopy=False)
+    constrained = any(len(t.constraints) > 0 for t in trials)  # as best_trials decides it
+    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    front = _get_pareto_front_trials_by_trials(done, study.directions, consider_constraint=constrained)
+    return len({point_of(t) for t in front})
 
 
 def _earlier_trial(trial: optuna.Trial) -> optuna.trial.FrozenTrial | None:
@@ -276,7 +293,10 @@ def _distinct_done(study: optuna.Study, only: set[int] | None = None) -> int:
     of these trial numbers."""
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     trials = study.get_trials(deepcopy=False, states=states)
-    return sum((only is None or t.number in only) and REPEAT_ATTR not in t.user_attrs for t in trials)
+    return sum(
+        (only is None or t.number in only) and REPEAT_ATTR not in t.user_attrs and STOPPED_ATTR not in t.user_attrs
+        for t in trials
+    )
 
 
 def _optimize_distinct(
@@ -298,14 +318,24 @@ def _optimize_distinct(
     def counted(trial: optuna.Trial):
         mine.append(trial.number)
         if count(study) >= goal:  # another process filled the study meanwhile
+            trial.set_user_attr(STOPPED_ATTR, True)
             trial.study.stop()
             raise optuna.TrialPruned("the study holds its target")
         return objective(trial)
 
-    while (left := goal - (done := count(study))) > 0 and barren < max(10, target):
-        before = len(mine)
-        _optimize(study, counted, left, progress)
-        barren = 0 if count(study) > done else barren + len(mine) - before
+    bar = None
+    if progress:  # one bar for the study: its distinct designs, however many rounds it takes
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=goal, initial=min(goal, count(study)), desc=study.study_name, unit="design")
+    try:
+        while (left := goal - (done := count(study))) > 0 and barren < max(10, target):
+            before = len(mine)
+            _optimize(study, counted, left, progress, bar, count)
+            barren = 0 if count(study) > done else barren + len(mine) - before
+    finally:
+        if bar is not None:
+            bar.close()
     if (done := count(study)) < goal:
         why = f"{barren} trials in a row found no new point (re-proposals or failures)"
     elif goal < target:
@@ -337,24 +367,39 @@ def designs_frame(study: optuna.Study, only_complete: bool = True):
 
 
 _ROW_MARK = "hicenv_row"
-"""Trial user attribute that says the trial's designs-table row is stored, one user attribute
-per column (so optuna-dashboard lists, sorts and plots each metric)."""
+"""Trial user attribute of studies made before :data:`_REST`: the row is stored, one user
+attribute per column."""
+
+_REST = "hicenv_rest"
+"""Trial user attribute that says the trial's designs-table row is stored: it holds the
+row's columns other than :data:`SHOWN_COLUMNS` (which are one user attribute each, so that
+optuna-dashboard lists, sorts and plots them) and the order of all of them."""
+
+SHOWN_COLUMNS = frozenset({"fp32", "accuracy", "max_write_cycles", *KNOBS, *DEFAULT_OBJECTIVES})
+"""The row's columns stored as attributes of their own, with the study's own objectives: the
+knobs, the objectives and the metrics people sort by. Each attribute is one storage call:
+all ~150 columns so made cost a journal-file study 15x the time of an in-memory one
+(benchmarks/study_storage.py)."""
 
 
-def _record(trial: optuna.Trial, row: dict, endurance: float) -> None:
+def _record(trial: optuna.Trial, row: dict, endurance: float, objectives=()) -> None:
     """Store a trial's row and its endurance constraint (feasible when <= 0) where
-    optuna-dashboard reads them: each column its own user attribute, and the constraint in
-    the list-valued ``constraints`` system attribute (the dashboard, 0.21, reads only that
-    form; Optuna reads it as constraint "0", and its samplers from there, like
-    ``Trial.set_constraint``'s)."""
-    for key, value in json.loads(json.dumps(row, default=float)).items():
-        trial.set_user_attr(key, value)
-    trial.set_user_attr(_ROW_MARK, True)
+    optuna-dashboard reads them: the :data:`SHOWN_COLUMNS` each its own user attribute, the
+    rest in one, and the constraint in the list-valued ``constraints`` system attribute (the
+    dashboard, 0.21, reads only that form; Optuna reads it as constraint "0", and its
+    samplers from there, like ``Trial.set_constraint``'s)."""
+    row = json.loads(json.dumps(row, default=float))
+    shown = SHOWN_COLUMNS | set(objectives)
+    for key, value in row.items():
+        if key in shown:
+            trial.set_user_attr(key, value)
+    rest = {k: v for k, v in row.items() if k not in shown}
+    trial.set_user_attr(_REST, {"order": list(row), "values": rest})  # also says the row is stored
     trial.storage.set_trial_system_attr(trial._trial_id, "constraints", [float(endurance)])
 
 
 def _has_row(t: optuna.trial.FrozenTrial) -> bool:
-    return t.user_attrs.get(_ROW_MARK) is True or "row" in t.user_attrs
+    return _REST in t.user_attrs or t.user_attrs.get(_ROW_MARK) is True or "row" in t.user_attrs
 
 
 def _row(t: optuna.trial.FrozenTrial) -> dict:
@@ -363,7 +408,13 @@ def _row(t: optuna.trial.FrozenTrial) -> dict:
     if "row" in t.user_attrs:
         return t.user_attrs["row"]
     # An enqueued FP32 baseline's "fp32" flag is overwritten by the row's own fp32 column.
-    return {k: v for k, v in t.user_attrs.items() if k != _ROW_MARK}
+    attrs = {k: v for k, v in t.user_attrs.items() if k not in (_ROW_MARK, _REST)}
+    rest = t.user_attrs.get(_REST)
+    if rest is None:  # a study made when every column was its own attribute
+        return attrs
+    merged = {**attrs, **rest["values"]}
+    ordered = {k: merged[k] for k in rest["order"] if k in merged}
+    return {**ordered, **{k: v for k, v in attrs.items() if k not in ordered}}  # repeat_of and the like last
 
 
 class _Interrupts:
@@ -479,16 +530,23 @@ class _LogLines:
         )
 
 
-def _optimize(study: optuna.Study, objective: Callable, trials: int, progress: bool) -> None:
-    """``study.optimize`` with a bar over trials showing the Pareto-front size (or best value)."""
-    callbacks, bar = [], None
+def _optimize(study: optuna.Study, objective: Callable, trials: int, progress: bool, bar=None, counted=None) -> None:
+    """``study.optimize`` with a bar over trials showing the Pareto-front size (or best value);
+    ``bar``: a caller's bar, which then shows ``counted(study)`` (one bar for a whole study
+    run in several rounds), else a bar of this call's trials."""
+    callbacks, own = [], None
     if progress:
-        from tqdm.auto import tqdm
+        if bar is None:
+            from tqdm.auto import tqdm
 
-        bar = tqdm(total=trials, desc=study.study_name, unit="trial", dynamic_ncols=True)
+            bar = own = tqdm(total=trials, desc=study.study_name, unit="trial", dynamic_ncols=True)
 
         def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-            bar.update(1)
+            if counted is None:
+                bar.update(1)
+            else:
+                bar.n = min(bar.total, counted(study))
+                bar.refresh()
             if len(study.directions) > 1:
                 bar.set_postfix(front=front_size(study))
             elif trial.state == optuna.trial.TrialState.COMPLETE:
@@ -515,8 +573,8 @@ def _optimize(study: optuna.Study, objective: Callable, trials: int, progress: b
         _fail_running(study, started)  # Ctrl-C: no trial of this process is left RUNNING
         raise
     finally:
-        if bar is not None:
-            bar.close()
+        if own is not None:
+            own.close()
 
 
 def run_study(
