@@ -4,7 +4,9 @@ Runs ``evaluate`` at one budget and seed in fresh processes, ``--repeats`` times
 thread count, and prints each run's accuracy, final training loss and a hash of its
 whole learning curve, then whether runs at one thread count agree bit for bit and how far
 the thread counts differ. The README's reproducibility note quotes its output
-(``benchmarks/results/reproducibility-*.txt``).
+(``benchmarks/results/reproducibility-*.txt``; the first line names the simulator
+fingerprint it was made on, and tests/test_readme_figures.py holds the README to the file
+and the file to the running code: a simulator change asks for a rerun).
 
     python benchmarks/reproducibility.py --budget smoke --threads 1,2 --repeats 2
 """
@@ -47,7 +49,12 @@ def main() -> None:
     a = ap.parse_args()
     import torch
 
-    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, budget {a.budget}")
+    from hicenv.sim.fingerprint import sim_fingerprint
+
+    print(
+        f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, budget {a.budget}, "
+        f"seed {a.seed}, sim_fingerprint {sim_fingerprint()}"
+    )
     by_threads = {}
     for t in (int(x) for x in a.threads.split(",")):
         runs = [run(t, a.budget, a.seed) for _ in range(a.repeats)]
