@@ -181,6 +181,7 @@ def test_front_certainty_without_replicates_or_predictive_std_is_unknown_not_zer
 def test_front_certainty_uses_the_surrogates_std_with_the_delta_method_for_wear():
     import math
 
+    from hicenv.design.objectives import OBJECTIVES
     from hicenv.design.pareto import _surrogate_sd, with_p_front
 
     d = pd.DataFrame(
@@ -194,8 +195,9 @@ def test_front_certainty_uses_the_surrogates_std_with_the_delta_method_for_wear(
             ],
         }
     )
-    assert _surrogate_sd(d, "horizon_accuracy").tolist() == [0.03, 0.01]
-    assert _surrogate_sd(d, "lifetime_wear") == pytest.approx([0.2 * math.log(10) * 0.1, 0.1 * math.log(10) * 0.2])
-    assert _surrogate_sd(d, "train_energy_j") is None
+    sd = lambda name: _surrogate_sd(d, OBJECTIVES[name])  # noqa: E731
+    assert sd("horizon_accuracy").tolist() == [0.03, 0.01]
+    assert sd("lifetime_wear") == pytest.approx([0.2 * math.log(10) * 0.1, 0.1 * math.log(10) * 0.2])
+    assert sd("train_energy_j") is None
     cert = pd.DataFrame({"msb_bits": [2, 1], "p_front": [0.25, 0.75]})
     assert with_p_front(d[["msb_bits"]], cert)["p_front"].tolist() == [0.75, 0.25]

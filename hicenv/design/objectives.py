@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -55,6 +56,26 @@ def _zero(space) -> float:
     return 0.0
 
 
+def _no_sd(sd: dict, row: dict) -> float | None:
+    return None
+
+
+def _horizon_accuracy_sd(sd: dict, row: dict) -> float | None:
+    """The compensated reading at the row's horizon (the search's default)."""
+    return sd.get(f"accuracy_drift_gdc_{row.get('horizon', '1y')}")
+
+
+def _accuracy_sd(sd: dict, row: dict) -> float | None:
+    return sd.get("accuracy")
+
+
+def _wear_sd(name: str, sd: dict, row: dict) -> float | None:
+    """The delta method on the surrogate's target log10(1 + cycles): sd(y) ~ y ln(10) sd(log10)."""
+    if sd.get("log_max_write_cycles") is None or row.get(name) is None:
+        return None
+    return float(row[name]) * math.log(10) * sd["log_max_write_cycles"]
+
+
 @dataclass(frozen=True)
 class Objective:
     """One search objective. ``read`` gives a float (None where the metric is unknown)."""
@@ -75,7 +96,11 @@ class Objective:
     """The unit of the objective's normalised hypervolume axis, given the design space."""
     exact: bool = False
     """A function of the design point alone (size, area, inference energy): no training
-    seed or device draw moves it, so a front's uncertainty is nothing in it.
+    seed or device draw moves it, so a front's uncertainty is nothing in it."""
+    surrogate_sd: Callable[[dict, dict], float | None] = _no_sd
+    """The surrogate's predictive standard deviation of the objective, from a design's
+    ``surrogate_std`` (each target's) and its row (None: the surrogate predicts no target
+    it is made from).
 
     Every function of an entry is a module-level one, so that objectives pickle (``hicenv
     compare --workers`` sends them to worker processes)."""
@@ -185,6 +210,7 @@ OBJECTIVES: dict[str, Objective] = {
             ("accuracy_drift", "accuracy_drift_gdc"),
             "accuracy at the drift horizon",
             hv_reference=_zero,
+            surrogate_sd=_horizon_accuracy_sd,
         ),
         Objective(
             "accuracy",
@@ -193,6 +219,7 @@ OBJECTIVES: dict[str, Objective] = {
             ("accuracy",),
             "accuracy right after training",
             hv_reference=_zero,
+            surrogate_sd=_accuracy_sd,
         ),
         Objective(
             "size_ratio",
@@ -211,6 +238,7 @@ OBJECTIVES: dict[str, Objective] = {
             "endurance fraction of the evaluated run (most-written device)",
             hv_reference=_wear_bound,
             hv_scale=_wear_bound,
+            surrogate_sd=partial(_wear_sd, "endurance_fraction"),
         ),
         Objective(
             "lifetime_wear",
@@ -220,6 +248,7 @@ OBJECTIVES: dict[str, Objective] = {
             "lifetime wear (endurance fraction of the most-written device)",
             hv_reference=_lifetime_bound,
             hv_scale=_lifetime_bound,
+            surrogate_sd=partial(_wear_sd, "lifetime_wear"),
         ),
         Objective(
             "area_mm2",

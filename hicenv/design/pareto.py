@@ -171,7 +171,7 @@ def _uncertainty(d: pd.DataFrame, objectives: Sequence[str]) -> np.ndarray | Non
     for o in get_objectives(list(objectives)):
         col = np.zeros(len(d)) if o.exact else _seed_sd(d, o.name)
         if col is None:
-            col = _surrogate_sd(d, o.name)
+            col = _surrogate_sd(d, o)
         if col is None:
             return None
         cols.append(col)
@@ -191,27 +191,17 @@ def _seed_sd(d: pd.DataFrame, name: str) -> np.ndarray | None:
     return np.where(rep, std / np.sqrt(np.where(rep, seeds, 1)), pooled)
 
 
-def _surrogate_sd(d: pd.DataFrame, name: str) -> np.ndarray | None:
-    """The surrogate's predictive std of an objective, where the rows carry it (None: not)."""
+def _surrogate_sd(d: pd.DataFrame, objective) -> np.ndarray | None:
+    """The surrogate's predictive std of an objective (:attr:`Objective.surrogate_sd`), where
+    every row carries ``surrogate_std`` (None: not)."""
     import json
-    import math
 
     if "surrogate_std" not in d.columns:
         return None
     out = []
-    for sd, row in zip(d["surrogate_std"], d.itertuples(index=False)):
+    for sd, row in zip(d["surrogate_std"], d.to_dict("records")):
         sd = json.loads(sd) if isinstance(sd, str) else sd
-        if not isinstance(sd, dict):
-            return None
-        if name == "horizon_accuracy":  # the compensated reading (the search's default)
-            v = sd.get(f"accuracy_drift_gdc_{getattr(row, 'horizon', '1y')}")
-        elif name == "accuracy":
-            v = sd.get("accuracy")
-        elif name in ("lifetime_wear", "endurance_fraction") and sd.get("log_max_write_cycles") is not None:
-            # delta method on log10(1 + cycles): sd(y) ~ y ln(10) sd(log10)
-            v = float(getattr(row, name)) * math.log(10) * sd["log_max_write_cycles"]
-        else:
-            v = None
+        v = objective.surrogate_sd(sd, row) if isinstance(sd, dict) else None
         if v is None:
             return None
         out.append(float(v))
