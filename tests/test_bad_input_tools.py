@@ -138,6 +138,15 @@ OTHER_CASES = [
     (["evaluate", "--dataset", "fashion-mnist", "--data-dir", "afile"], "data_root afile is not a folder"),
     (["bench", "--help-me"], "unrecognized arguments|invalid choice|required"),
     (["paper", "report", "--out", "afile"], "--out.*is a file"),
+    # Refused on their dataset, budget or seed: no result cache is left behind (item 8).
+    (["table", "--seed", "-1", "--out", "t.csv"], "seed must be an integer"),
+    (["table", "--budget", "huge", "--out", "t.csv"], "unknown budget 'huge'"),
+    (["rl", "--algo", "random", "--timesteps", "2", "--backend", "train", "--seed", "-1"], "seed must be"),
+    (["rl", "--algo", "random", "--timesteps", "2", "--backend", "train", "--dataset", "imagenet"], "unknown dataset"),
+    (["rl", "--algo", "random", "--timesteps", "2", "--backend", "train", "--budget", "huge"], "unknown budget"),
+    (["compare", "--agents", "random", "--seeds", "-1", "--backend", "train"], "seed must be"),
+    (["compare", "--agents", "random", "--backend", "train", "--dataset", "imagenet"], "unknown dataset"),
+    (["compare", "--agents", "random", "--backend", "train", "--budget", "huge"], "unknown budget"),
 ]
 
 TINY = ["--budget", "smoke", "--budget.train-images", "32", "--budget.test-images", "16"]

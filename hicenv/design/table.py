@@ -266,8 +266,12 @@ def make_table(
         raise InputError("make_table needs out=, the table file (.csv or .parquet)")
     check_output(out, "table", (".csv", ".parquet"))
     from hicenv.design.cache import cached_evaluate, resolve_cache
+    from hicenv.errors import check_seed
+    from hicenv.sim.budget import get_budget
     from hicenv.sim.data import load_dataset
 
+    check_seed(seed)  # before the cache is made or any point trains
+    budget = get_budget(budget)
     cache = resolve_cache(cache)
     ds = load_dataset(space.dataset)
     points = list(space.points())
