@@ -88,7 +88,7 @@ def main() -> int:
     ok = missing == 0 and twice == 0 and dropped == 0 and len(rows) == len(tasks)
     verdict = {
         "tasks": len(tasks),
-        "rounds": a.rounds,
+        "kills": a.rounds,
         "lines": len(rows),
         "missing": missing,
         "stored_twice": twice,
@@ -99,7 +99,7 @@ def main() -> int:
         + ("every task stored exactly once" if ok else "FAILED")
     )
     if a.out:
-        Path(a.out).write_text(json.dumps({"rounds": rounds, **verdict}, indent=1) + "\n")
+        Path(a.out).write_text(json.dumps({**verdict, "rounds": rounds}, indent=1) + "\n")
     return 0 if ok else 1
 
 

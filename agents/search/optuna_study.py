@@ -4,8 +4,10 @@ Reads top to bottom: resolve the storage (:mod:`hicenv_agents.search.storage`) a
 sampler, create or load the study (its :class:`~hicenv_agents.search.studyfile.StudySpec`
 travels in the study's user attributes, so a worker on another machine needs only the
 storage URL and the name), then optimise. Each finished trial stores its designs-table
-row as user attributes, one per column (``hicenv_row`` marks it; a study made by an older
-hicenv keeps the row in one ``row`` attribute), so the Pareto export never retrains.
+row as user attributes: the knobs, objectives and main metrics one attribute each (what
+optuna-dashboard sorts and plots), the rest in one ``hicenv_rest`` attribute (studies of
+older hicenv hold ``hicenv_row`` and a column an attribute, or one ``row`` attribute), so
+the Pareto export never retrains.
 """
 
 from __future__ import annotations
