@@ -7,7 +7,7 @@ SIGKILL) at a random moment; the next round resumes at once. After ``--rounds`` 
 last run finishes the rest. Then every task must be stored exactly once, and
 ``unique_results`` must find no duplicate.
 
-    python benchmarks/kill_resume.py [--rounds 10] [--tasks 40] [--seed 0] [--out FILE]
+    python benchmarks/kill_resume.py [--rounds 10] [--tasks 96] [--seed 0] [--out FILE]
 
 Prints one line a round and a verdict; exits 1 when a task is missing or stored twice.
 """
@@ -42,7 +42,7 @@ def make_tasks(n: int) -> list[dict]:
         {
             "label": f"p{i}",
             "set": "kill",
-            "config": {"msb_bits": 2 + i % 4, "lsb_bits": 1 + (i // 4) % 8, "acc_bits": 8 + 4 * (i // 32)},
+            "config": {"msb_bits": 2 + i % 4, "lsb_bits": 1 + (i // 4) % 8, "width": 1.0 + 0.25 * (i // 32)},
         }
         for i in range(n)
     ]
@@ -54,9 +54,9 @@ def main() -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=10)
-    ap.add_argument("--tasks", type=int, default=40)
+    ap.add_argument("--tasks", type=int, default=96, help="at most 128 (distinct points)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the kill moments")
-    ap.add_argument("--max-kill-s", type=float, default=12.0, help="kill within this many seconds of the start")
+    ap.add_argument("--max-kill-s", type=float, default=8.0, help="kill within this many seconds of the start")
     ap.add_argument("--out", default=None, help="also write the rounds and the verdict (JSON) here")
     a = ap.parse_args()
     rng = random.Random(a.seed)
