@@ -303,17 +303,11 @@ def _default_output(path: str | None, default: str, overwrite: bool, flag: str =
 
 
 def _numbered_output(path: str | None, stem: str, suffix: str = ".csv") -> str:
-    """An output the user named, else ``<stem>_<n><suffix>`` with ``n`` one past the highest
-    there (TensorBoard's and SB3's run numbering): a rerun, or another algorithm, never
-    meets an earlier run's file."""
-    if path is not None:
-        return path
-    taken = [
-        int(m.group(1))
-        for p in Path(".").glob(f"{stem}_*{suffix}")
-        if (m := re.fullmatch(rf"{re.escape(stem)}_(\d+){re.escape(suffix)}", p.name))
-    ]
-    return f"{stem}_{max(taken, default=0) + 1}{suffix}"
+    """An output the user named, else ``<stem>_<n><suffix>`` here, a new number each run: a
+    rerun, or another algorithm, never meets an earlier run's file."""
+    from hicenv.output import numbered_path
+
+    return path if path is not None else str(numbered_path(".", stem, suffix))
 
 
 def _warn_if_long(backend: str, budget, designs: int) -> None:

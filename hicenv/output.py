@@ -38,6 +38,7 @@ __all__ = [
     "write_atomically",
     "check_output",
     "check_folder",
+    "numbered_path",
     "is_stream",
     "write_table",
     "read_table",
@@ -93,6 +94,16 @@ def check_folder(path: str | os.PathLike, what: str = "output folder") -> None:
         raise InputError(f"{what} {p}: {ancestor} is a file, not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise InputError(f"{what} {p}: {ancestor} is not writable")
+
+
+def numbered_path(folder: str | os.PathLike, stem: str, suffix: str = "") -> Path:
+    """``folder/<stem>_<n><suffix>`` with ``n`` one past the highest there (TensorBoard's and
+    SB3's run numbering): a new run never meets an earlier run's file or folder."""
+    import re
+
+    pattern = re.compile(rf"{re.escape(stem)}_(\d+){re.escape(suffix)}")
+    taken = [int(m.group(1)) for p in Path(folder).glob(f"{stem}_*{suffix}") if (m := pattern.fullmatch(p.name))]
+    return Path(folder) / f"{stem}_{max(taken, default=0) + 1}{suffix}"
 
 
 def require_parquet(what: str) -> None:

@@ -243,12 +243,11 @@ def run_random(
 
 
 def _new_run_dir(logdir: str, name: str) -> Path:
-    """``logdir/<name>_<n>`` with ``n`` one past the highest there (SB3's numbering): a rerun
-    never appends to an earlier run's curves."""
-    import re
+    """``logdir/<name>_<n>``, a new number each run (SB3's numbering): a rerun never appends
+    to an earlier run's curves."""
+    from hicenv.output import numbered_path
 
-    taken = [int(m.group(1)) for p in Path(logdir).glob(f"{name}_*") if (m := re.fullmatch(rf"{name}_(\d+)", p.name))]
-    return Path(logdir) / f"{name}_{max(taken, default=0) + 1}"
+    return numbered_path(logdir, name)
 
 
 _BACKEND_OPTIONS = {"budget": "train", "dataset": "train", "cache": "train", "table": "table", "bench": "surrogate"}
