@@ -9,7 +9,7 @@ ValueError`` in user code still catches it.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "check_count", "check_device", "check_path", "check_seed"]
+__all__ = ["InputError", "check_count", "check_device", "check_exists", "check_path", "check_seed"]
 
 
 class InputError(ValueError):
@@ -66,3 +66,13 @@ def check_path(value, name: str, other: str = "") -> None:
         raise InputError(
             f"{name} must be a file's path{' ' + other if other else ''}, got {type(value).__name__} {value!r}"
         )
+
+
+def check_exists(path, what: str, folder: bool = False) -> None:
+    """Refuse a ``path`` that is not an existing file (``folder``: folder), saying which it
+    is: missing, or there but of the other kind (``what`` names it: "study file")."""
+    import os
+
+    if not (os.path.isdir(path) if folder else os.path.isfile(path)):
+        problem = f"is not a {'folder' if folder else 'file'}" if os.path.exists(path) else "does not exist"
+        raise InputError(f"{what} {os.fspath(path)} {problem}")

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from hicenv.errors import InputError, check_count
+from hicenv.errors import InputError, check_count, check_exists
 from hicenv_agents.args import Parser, count_arg, device_arg, folder_arg, seconds_arg
 
 __all__ = ["task_key", "load_results", "unique_results", "stored_keys", "run_tasks"]
@@ -353,8 +353,7 @@ def check_results_arg(folder: str, action: str, report: str) -> None:
     if action == "run":
         check_folder(folder, "--results")
         return
-    if not Path(folder).is_dir():
-        raise InputError(f"--results {folder}: " + ("not a folder" if Path(folder).exists() else "no such folder"))
+    check_exists(folder, "--results", folder=True)
     check_output(report, "--out", (".md",))
 
 

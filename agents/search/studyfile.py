@@ -52,7 +52,7 @@ from hicenv.design.backends import BACKENDS
 from hicenv.design.objectives import DEFAULT_OBJECTIVES, Objective, get_objectives
 from hicenv.design.reward import RewardWeights
 from hicenv.design.space import DesignSpace
-from hicenv.errors import InputError, check_seed
+from hicenv.errors import InputError, check_exists, check_seed
 from hicenv.sim.budget import Budget, get_budget
 from hicenv.sim.config import check_known_fields
 from hicenv_agents.search.samplers import PRUNERS, SAMPLERS
@@ -180,8 +180,7 @@ class StudySpec:
 def load_study_file(path: str | Path) -> StudySpec:
     """Read and validate a study file; every error is a ``ValueError`` naming the key."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"study file {path} " + ("is not a file" if path.exists() else "does not exist"))
+    check_exists(path, "study file")
     try:
         d = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as e:

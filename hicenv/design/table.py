@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from hicenv.design.space import DEVICE_PREFIX, KNOBS, DesignSpace, Knob, point_key
-from hicenv.errors import InputError, check_path
+from hicenv.errors import InputError, check_exists, check_path
 from hicenv.output import read_table, write_table
 from hicenv.rows import drift_columns, metrics_frame
 from hicenv.sim.config import HICConfig
@@ -84,8 +84,7 @@ class LookupTable:
         else:
             check_path(source, "table", "or a DataFrame")
             path = Path(source)
-            if not path.is_file():
-                raise InputError(f"lookup table {path} " + ("is not a file" if path.exists() else "does not exist"))
+            check_exists(path, "lookup table")
             try:
                 df = read_table(path)
             except Exception as e:  # pandas' and pyarrow's many parse errors

@@ -7,7 +7,7 @@ from typing import Any
 
 from hicenv.design.backends.base import Backend, Declaration
 from hicenv.design.cache import cached_evaluate, resolve_cache
-from hicenv.errors import InputError, check_device
+from hicenv.errors import InputError, check_device, check_exists
 from hicenv.sim.config import HICConfig
 
 __all__ = ["TrainBackend", "check_fits", "check_dataset", "BYTES_PER_WEIGHT"]
@@ -49,15 +49,13 @@ def check_dataset(dataset, data_root=None) -> None:
     if name.endswith(".npz"):
         import zipfile
 
-        if not os.path.isfile(name):
-            raise InputError(f"dataset file {name} " + ("is not a file" if os.path.exists(name) else "does not exist"))
+        check_exists(name, "dataset file")
         if not zipfile.is_zipfile(name):  # numpy's own words for this are about pickles
             raise InputError(f"dataset file {name} is not a .npz archive (numpy.savez writes one)")
     elif name not in DATASETS:
         raise InputError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)} or a path ending in .npz")
-    if data_root is not None and not os.path.isdir(data_root):
-        what = "is not a folder" if os.path.exists(data_root) else "does not exist"
-        raise InputError(f"data_root {os.fspath(data_root)} {what}")
+    if data_root is not None:
+        check_exists(data_root, "data_root", folder=True)
 
 
 class TrainBackend(Backend):
