@@ -264,6 +264,13 @@ class _DesignBase(gym.Env):
         if self._done:
             raise ResetNeeded("the episode has ended (or never started): call reset() before step()")
 
+    def _discrete_action(self, action) -> int:
+        """A ``Discrete`` action as an int; anything else is refused, naming the range."""
+        a = np.asarray(action)
+        if a.shape != () or not np.issubdtype(a.dtype, np.integer) or not self.action_space.contains(int(a)):
+            raise InputError(f"action must be an integer in [0, {self.action_space.n - 1}], got {action!r}")
+        return int(a)
+
 
 class HICDesignEnv(_DesignBase):
     """Choose one HIC design point per episode; the reward prices accuracy against size and wear.
@@ -520,11 +527,9 @@ class HICDesignSeqEnv(_DesignBase):
 
     def step(self, action):
         self._check_running()
-        a = np.asarray(action)
-        if a.shape != () or not np.issubdtype(a.dtype, np.integer) or not self.action_space.contains(int(a)):
-            raise InputError(f"action must be an integer in [0, {self.action_space.n - 1}], got {action!r}")
+        a = self._discrete_action(action)
         n = int(self.space.nvec[len(self._choices)])
-        self._choices.append(int(a) if int(a) < n else int(self.np_random.integers(n)))
+        self._choices.append(a if a < n else int(self.np_random.integers(n)))
         if len(self._choices) < len(self.space.knobs):
             return self._obs(), 0.0, False, False, {"action_mask": self.action_masks()}
         r, info = self._evaluate(np.array(self._choices))
@@ -601,9 +606,7 @@ class HICDesignFlatEnv(HICDesignEnv):
 
     def step(self, action):
         self._check_running()
-        a = np.asarray(action)
-        if a.shape != () or not np.issubdtype(a.dtype, np.integer) or not self.action_space.contains(int(a)):
-            raise InputError(f"action must be an integer in [0, {self.action_space.n - 1}], got {action!r}")
-        r, info = self._evaluate(np.array(np.unravel_index(int(a), self.space.nvec), dtype=np.int64))
+        a = self._discrete_action(action)
+        r, info = self._evaluate(np.array(np.unravel_index(a, self.space.nvec), dtype=np.int64))
         self._done = True
         return self._context(), r, True, False, info
