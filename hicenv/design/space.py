@@ -91,7 +91,7 @@ class Knob:
                     HICConfig(**{self.name: v})
                 except InputError as e:
                     raise InputError(f"knob {self.name} takes what HICConfig.{self.name} does: {e}") from None
-            object.__setattr__(self, "values", tuple(dict.fromkeys(self.values)))
+            object.__setattr__(self, "values", tuple(self.values))  # repeats were refused above
             return
         if any(isinstance(v, (bool, str)) or not isinstance(v, (int, float)) for v in self.values):
             raise InputError(f"knob {self.name} takes numbers, got {list(self.values)}")
