@@ -134,11 +134,12 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Path], object]) -
     """Call ``write(tmp)`` on a fresh temporary file of the same suffix, then put it at
     ``path`` (see the module's contract). Returns ``path``."""
     check_output(path)
-    if not is_stream(path) and os.path.islink(path):
+    stream = is_stream(path)
+    if not stream and os.path.islink(path):
         path = os.path.realpath(path)  # replace the target; the link stays
     p = Path(path)
     suffix = p.suffix if str(path) != "-" else ""
-    folder = None if is_stream(path) else (p.parent if str(p.parent) else Path("."))
+    folder = None if stream else (p.parent if str(p.parent) else Path("."))
     fd, name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=f".tmp{suffix}", dir=folder)
     os.close(fd)
     tmp = Path(name)
