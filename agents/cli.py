@@ -45,7 +45,8 @@ _HELP = {
     "table": "evaluate a grid of design points into a lookup table",
     "study": "run (or resume) an Optuna study from a study file",
     "paper": "the paper's experiment: train its panel (run) or write its report (report)",
-    "bench": "HIC-Bench: generate it (run), compile the stored results (compile), write its report (report)",
+    "bench": "HIC-Bench: generate it (run), compile the stored results (compile), write its report (report), "
+    "score the surrogate's candidate learners (learners)",
     "wear": "wear growth: train the projection's validation runs (run), write its validation table (report)",
     "accumulator": "the accumulator's per-step cap above 13 bits: train its runs (run), write its table (report)",
     "noise": "the objective's noise by source (seed, device draw, test images): train its runs, decompose them",
@@ -621,11 +622,10 @@ def _experiment_main(name: str, rest: list[str]) -> int:
 
 
 def _bench_main(rest: list[str]) -> int:
-    """``hicenv bench ...``: ``report`` goes to the report's parser, the rest to the bench's."""
-    if rest[:1] == ["report"]:
-        from hicenv_agents.experiments.bench_report import main as report_main
-
-        return report_main(rest[1:])
+    """``hicenv bench ...``: ``report`` and ``learners`` go to their own parsers, the rest to the bench's."""
+    if rest[:1] in (["report"], ["learners"]):
+        name = {"report": "bench_report", "learners": "learners"}[rest[0]]
+        return importlib.import_module(f"hicenv_agents.experiments.{name}").main(rest[1:])
     from hicenv_agents.experiments.bench import main as bench_main
 
     return bench_main(rest)

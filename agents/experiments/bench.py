@@ -352,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="hicenv bench",
         description="HIC-Bench: generate it (run; resumable: rerun to continue), write its task list for "
         "another machine (tasks; benchmarks/gpu_bench.sh runs it), or compile the stored results into the "
-        "shipped table and the surrogate's fit (compile); 'hicenv bench report' writes its report.",
+        "shipped table and the surrogate's fit (compile); 'hicenv bench report' writes its report, "
+        "'hicenv bench learners' scores the surrogate's candidate learners.",
     )
     ap.add_argument("action", choices=["run", "compile", "tasks"])
     ap.add_argument(
