@@ -334,3 +334,41 @@ def test_bench_v2_tasks_read_the_objectives_horizon_under_four_draws_on_1000_ima
     assert len(budgets) == 1
     b = json.loads(budgets.pop())
     assert (b["drift_test_images"], b["focus_horizon"], b["focus_draws"], b["name"]) == (1000, "1y", 4, "proxy")
+
+
+def test_calibration_notes_name_the_targets_off_the_goal_and_by_how_much():
+    from hicenv_agents.experiments.bench_report import _calibration_notes
+
+    fid = pd.DataFrame(
+        {"within_1sd": [0.70, 0.78, 0.66], "within_2sd": [0.93, 0.95, 0.89]}, index=["good", "wide", "narrow"]
+    )
+    (note,) = _calibration_notes(fid)
+    assert "`wide` 78% and 95%" in note and "`narrow` 66% and 89%" in note and "`good`" not in note
+    (note,) = _calibration_notes(fid.loc[["good"]])
+    assert "Every target meets it" in note
+
+
+def test_the_learners_section_shows_the_objectives_rows_or_says_how_to_make_them(tmp_path):
+    from hicenv_agents.experiments.bench_report import OBJECTIVE, _learners_section
+
+    path = tmp_path / "learners.csv"
+    assert "Not yet scored: run `hicenv bench learners --out" in "".join(_learners_section(path))
+    figures = dict.fromkeys(
+        ["points", "spearman", "half_spearman", "top_spearman", "kendall", "r2", "within_1sd", "within_2sd"], 0.5
+    )
+    rows = [
+        {
+            "learner": "gp-rank",
+            "target": OBJECTIVE,
+            "truth": "all",
+            "repeats": 3,
+            **figures,
+            "points": 216.0,
+            "spearman": 0.931,
+        },
+        {"learner": "gp", "target": "accuracy", "truth": "all", "repeats": 3, **figures},
+    ]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    text = "\n".join(_learners_section(path))
+    assert "| gp-rank (all) | 216 | 0.931 | 0.500 |" in text and "gp (all)" not in text  # the objective's rows only
+    assert "3 random splits" in text

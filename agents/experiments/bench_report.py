@@ -367,6 +367,52 @@ def _table(df: pd.DataFrame, fmt: str = "{:.3f}") -> list[str]:
     return lines
 
 
+CALIBRATION_GOAL = ((0.68, 0.95), 0.05)
+"""The shares of held-out truths within 1 and 2 predicted sd a calibrated model has, and the tolerance."""
+
+
+def _calibration_notes(fid: pd.DataFrame) -> list[str]:
+    """Which targets' predicted sd miss the calibration goal, and by how much."""
+    (one, two), tol = CALIBRATION_GOAL
+    off = fid[((fid["within_1sd"] - one).abs() > tol) | ((fid["within_2sd"] - two).abs() > tol)]
+    head = (
+        f"Calibration: a calibrated predictive sd holds {one:.0%} of held-out truths within 1 sd and {two:.0%} "
+        f"within 2 (goal: within {tol * 100:.0f} points of each). "
+    )
+    if off.empty:
+        return [head + "Every target meets it.\n"]
+    missed = "; ".join(f"`{t}` {r['within_1sd']:.0%} and {r['within_2sd']:.0%}" for t, r in off.iterrows())
+    return [
+        head + f"Missed by {missed}. The residuals are heavier-tailed than a Gaussian (a 1-sd band too wide for "
+        "typical points, a 2-sd band about right), which one scale factor cannot mend.\n"
+    ]
+
+
+def _learners_section(path: Path) -> list[str]:
+    """The learner comparison (``hicenv bench learners --out studies/bench/learners.csv``) on the objective."""
+    L = ["## Choosing the surrogate's learner\n"]
+    if not path.is_file():
+        return L + [f"Not yet scored: run `hicenv bench learners --out {path}`.\n"]
+    t = pd.read_csv(path)
+    shown = t[t["target"] == OBJECTIVE]
+    cols = ["points", "spearman", "half_spearman", "top_spearman", "kendall", "r2", "within_1sd", "within_2sd"]
+    shown = shown[cols].set_axis([f"{a} ({b})" for a, b in zip(shown["learner"], shown["truth"])])
+    shown = shown.astype({"points": int})
+    return L + [
+        f"From `{path.name}` (`hicenv bench learners --out {path}`: 5 folds, {_splits(t)} random splits, the mean; "
+        "`half_` and `top_`: the same figures on the better half and the top quartile of the truth; `multi-seed`: "
+        "the points run at 3 seeds, against their seed mean). On the objective:\n",
+        *_table(shown),
+        "",
+        "The shipped surrogate fits the accuracies' GP on their normal scores (`gp-rank`) and the write cycles' on "
+        "their values (`gp`: as good a rank, a better calibrated sd); the other targets' rows are in the CSV.\n",
+    ]
+
+
+def _splits(t: pd.DataFrame) -> str:
+    return "several" if "repeats" not in t.columns else str(int(t["repeats"].iloc[0]))
+
+
 def _denoised_section(bench: pd.DataFrame) -> list[str]:
     d = surrogate_on_seed_points(bench)
     if "surrogate" not in d:
@@ -481,9 +527,11 @@ def write_report(
                 "The held-out values are mostly single runs, so seed noise bounds this figure too: one seed "
                 f"ranks the {noise['points']} multi-seed points against another at Spearman {noise['spearman']:.3f}.\n"
             )
+        L += _calibration_notes(fid)
         L += _denoised_section(bench)
     except InputError as e:
         L.append(f"Not yet measured: {e} ({len(hic)} HIC runs stored).\n")
+    L += _learners_section(Path(out) / "learners.csv")
     L.append("## Fidelity ladder\n")
     L += _ladder_section(lad)
     L.append("## The shipped snapshot\n")

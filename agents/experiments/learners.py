@@ -217,7 +217,7 @@ def score(
             if not figs:
                 continue
             f = pd.DataFrame(figs)
-            row = {"learner": lr, "target": t, "truth": truth, **f.mean().to_dict()}
+            row = {"learner": lr, "target": t, "truth": truth, "repeats": repeats, **f.mean().to_dict()}
             for c in ("spearman", "half_spearman"):
                 row[f"{c}_lo"], row[f"{c}_hi"] = f[c].min(), f[c].max()
             rows.append({**row, "fit_s": float(np.median(seconds))})

@@ -297,22 +297,28 @@ def fidelity(y: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> dict:
     ``y`` (higher is better, as for accuracies; NaN below 3 points), R², the root mean
     square error, and the shares of ``y`` within 1 and 2 predicted standard deviations
     of the mean (a calibrated Gaussian: 0.68 and 0.95)."""
-    from scipy.stats import kendalltau, spearmanr
-
     y, mean, sd = (np.asarray(a, float) for a in (y, mean, sd))
     out: dict = {"points": len(y)}
-    for name, keep in (("", np.ones(len(y), bool)), ("half_", y >= np.median(y)), ("top_", y >= np.quantile(y, 0.75))):
-        pair = (
-            (spearmanr(y[keep], mean[keep])[0], kendalltau(y[keep], mean[keep])[0])
-            if keep.sum() >= 3
-            else (np.nan,) * 2
-        )
-        out[f"{name}spearman"], out[f"{name}kendall"] = (float(v) for v in pair)
+    halves = (("", np.ones(len(y), bool)), ("half_", y >= np.median(y)), ("top_", y >= np.quantile(y, 0.75)))
+    with warnings.catch_warnings():  # a constant subset (tied truths) has no rank correlation: NaN, said above
+        warnings.simplefilter("ignore")
+        ranks = [(name, _ranks(y[keep], mean[keep])) for name, keep in halves]
+    for name, pair in ranks:
+        out[f"{name}spearman"], out[f"{name}kendall"] = pair
     out["r2"] = float(1 - np.sum((y - mean) ** 2) / np.sum((y - y.mean()) ** 2))
     out["rmse"] = float(np.sqrt(np.mean((y - mean) ** 2)))
     z = np.abs(y - mean) / sd
     out["within_1sd"], out["within_2sd"] = float(np.mean(z <= 1)), float(np.mean(z <= 2))
     return out
+
+
+def _ranks(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """Spearman and Kendall of ``p`` against ``y``; NaN below 3 points or for constant input."""
+    from scipy.stats import kendalltau, spearmanr
+
+    if len(y) < 3:
+        return np.nan, np.nan
+    return float(spearmanr(y, p)[0]), float(kendalltau(y, p)[0])
 
 
 def fit_gp(z: np.ndarray, y: np.ndarray, seed: int, theta: list | None = None):
