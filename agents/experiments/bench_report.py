@@ -398,8 +398,9 @@ def _learners_section(path: Path) -> list[str]:
     cols = ["points", "spearman", "half_spearman", "top_spearman", "kendall", "r2", "within_1sd", "within_2sd"]
     shown = shown[cols].set_axis([f"{a} ({b})" for a, b in zip(shown["learner"], shown["truth"])])
     shown = shown.astype({"points": int})
+    splits = int(t["repeats"].iloc[0])
     return L + [
-        f"From `{path.name}` (`hicenv bench learners --out {path}`: 5 folds, {_splits(t)} random splits, the mean; "
+        f"From `{path.name}` (`hicenv bench learners --out {path}`: 5 folds, {splits} random splits, the mean; "
         "`half_` and `top_`: the same figures on the better half and the top quartile of the truth; `multi-seed`: "
         "the points run at 3 seeds, against their seed mean). On the objective:\n",
         *_table(shown),
@@ -407,10 +408,6 @@ def _learners_section(path: Path) -> list[str]:
         "The shipped surrogate fits the accuracies' GP on their normal scores (`gp-rank`) and the write cycles' on "
         "their values (`gp`: as good a rank, a better calibrated sd); the other targets' rows are in the CSV.\n",
     ]
-
-
-def _splits(t: pd.DataFrame) -> str:
-    return "several" if "repeats" not in t.columns else str(int(t["repeats"].iloc[0]))
 
 
 def _denoised_section(bench: pd.DataFrame) -> list[str]:

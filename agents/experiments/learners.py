@@ -20,7 +20,7 @@ the write cycles); the same GP fitted on the targets' normal scores and mapped b
 through their empirical quantiles (``gp-rank``, the shipped learner of the accuracies);
 a classifier of collapsed designs gating a GP fitted on the working ones (``gp-gate``);
 gradient boosting with engineered inputs and quantile bands for its spread (``gbm``);
-and the rank average of ``gp-rank`` and ``gbm`` (``ensemble``). ``hicenv bench learners``
+and ``gp-rank`` and ``gbm`` with their means averaged (``ensemble``). ``hicenv bench learners``
 prints and stores the table; it trains nothing.
 """
 
@@ -34,15 +34,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hicenv.design.surrogate import TARGETS, NormalScores, _features, _per_point, fidelity, fit_gp, load_bench
+from hicenv.design.surrogate import TARGETS, _features, _Model, _per_point, fidelity, load_bench
 from hicenv.errors import InputError
+from hicenv_agents.experiments.bench_report import OBJECTIVE
 
 __all__ = ["LEARNERS", "COLLAPSED", "score", "main"]
 
 COLLAPSED = 0.3
 """An accuracy below this is a collapsed design (chance on 10 classes is 0.1; working
 designs of the bench score 0.6 or more): ``gp-gate``'s class boundary."""
-OBJECTIVE = "accuracy_drift_gdc_1y"
 DEFAULT_TARGETS = (OBJECTIVE, "accuracy", "accuracy_drift_1y", "log_max_write_cycles")
 
 
@@ -55,35 +55,28 @@ def _engineered(x: np.ndarray) -> np.ndarray:
 
 
 class _GP:
-    """The shipped surrogate's GP (:func:`hicenv.design.surrogate.fit_gp`), on inputs
-    standardised by the points it is fitted on."""
+    """The shipped surrogate's model of one target (:class:`hicenv.design.surrogate._Model`:
+    its GP, on the values), on inputs standardised by the points it is fitted on."""
+
+    ranked = False
 
     def __init__(self, seed: int):
         self.seed = seed
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> _GP:
         self.mu, self.sd = x.mean(0), x.std(0) + 1e-12
-        self.model = fit_gp((x - self.mu) / self.sd, y, self.seed)
+        self.model = _Model((x - self.mu) / self.sd, y, self.ranked, self.seed)
         return self
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.model.predict((x - self.mu) / self.sd, return_std=True)
+        return self.model.predict((x - self.mu) / self.sd)
 
 
-class _RankGP:
-    """The shipped accuracies' learner: a GP on the targets' normal scores, mapped back
+class _RankGP(_GP):
+    """The shipped accuracies' learner: the same GP on the targets' normal scores, mapped back
     (:class:`hicenv.design.surrogate.NormalScores`)."""
 
-    def __init__(self, seed: int):
-        self.gp = _GP(seed)
-
-    def fit(self, x: np.ndarray, y: np.ndarray) -> _RankGP:
-        self.scores = NormalScores(y)
-        self.gp.fit(x, self.scores.scores)
-        return self
-
-    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.scores.back(*self.gp.predict(x))
+    ranked = True
 
 
 class _GateGP:
@@ -91,7 +84,7 @@ class _GateGP:
     on the working points; a mixture of the two (the collapsed side: their mean and sd)."""
 
     def __init__(self, seed: int):
-        self.gp, self.seed = _GP(seed), seed
+        self.gp = _GP(seed)
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> _GateGP:
         from sklearn.linear_model import LogisticRegression
