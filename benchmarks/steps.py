@@ -11,6 +11,7 @@ import contextlib
 import multiprocessing as mp
 import statistics
 import time
+from pathlib import Path
 
 import torch
 
@@ -161,3 +162,16 @@ def machine(device: torch.device) -> str:
     if device.type == "cuda":
         desc += ", " + torch.cuda.get_device_name(device)
     return desc
+
+
+def emit(figures: dict, out: str | None, code: Path) -> None:
+    """A benchmark's last line: one JSON object of ``figures`` with the machine and the
+    revision of ``code`` (the checkout whose hicenv ran); also written to ``out``."""
+    import json
+    import subprocess
+
+    rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=code, capture_output=True, text=True).stdout
+    text = json.dumps({"machine": machine(torch.device("cpu")), "revision": rev.strip(), **figures})
+    if out:
+        Path(out).write_text(text + "\n")
+    print(text)

@@ -15,10 +15,8 @@ Last line: one JSON object with the figures, the machine and the code revision.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 import warnings
@@ -26,8 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import optuna
-import torch
-from steps import machine
+from steps import emit
 
 from hicenv_agents.search.optuna_study import run_study
 from hicenv_agents.search.studyfile import load_study_file
@@ -64,10 +61,7 @@ def main() -> None:
             for kind, url in storages(Path(tmp), run).items():
                 times.setdefault(kind, []).append(one_run(spec, url, f"bench-{os.getpid()}-{run}"))
     med = {k: statistics.median(v) for k, v in times.items()}
-    rev = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True).stdout
-    out = {
-        "machine": machine(torch.device("cpu")),
-        "revision": rev.strip(),
+    figures = {
         "trials": a.trials,
         "repeats": a.repeats,
         "median_s": med,
@@ -76,10 +70,7 @@ def main() -> None:
     }
     for k, v in med.items():
         print(f"{k:10s} {v:7.2f} s  ({v / med['memory']:.2f}x memory; median of {a.repeats} x {a.trials} trials)")
-    text = json.dumps(out)
-    if a.out:
-        Path(a.out).write_text(text + "\n")
-    print(text)
+    emit(figures, a.out, ROOT)
 
 
 if __name__ == "__main__":

@@ -412,37 +412,52 @@ def test_without_a_terminal_each_trial_is_a_log_line_and_the_end_a_summary(tmp_p
     assert lines[-1].startswith("study tbl: 3 finished trials of 3 distinct designs,") and "Pareto front" in lines[-1]
 
 
-def test_fronts_and_counts_are_of_distinct_designs_when_a_sampler_re_proposes(tmp_path):
-    # A two-point space and 8 TPE trials: the sampler must re-propose points.
+@pytest.fixture
+def bare_samplers(monkeypatch):
+    """Studies' samplers without ``Distinct``: they re-propose held points, as two workers that
+    propose one point at the same moment do (the path a re-proposal takes)."""
+    from functools import partial
+
+    from hicenv_agents.search import optuna_study, samplers
+
+    monkeypatch.setattr(optuna_study, "make_sampler", partial(samplers.make_sampler, distinct=False))
+
+
+def _two_point_study(tmp_path):
     f = tmp_path / "s.toml"
     f.write_text(TABLE_STUDY.format(trials=8, sampler="tpe") + "[space]\nknobs = { msb_bits = [2, 4] }\n")
     f.write_text(f.read_text().replace('name = "tbl"', 'name = "two"'))
-    journal = tmp_path / "s.log"
-    out = tmp_path / "front.csv"
+    journal, out = tmp_path / "s.log", tmp_path / "front.csv"
     p = hicenv("study", f, "--storage", journal, "--out", out)
     assert p.returncode == 0, p.stderr
+    return p, _journal_study(journal, "two"), pd.read_csv(out)
+
+
+def test_a_study_of_a_two_point_space_takes_two_trials_and_stops(tmp_path):
+    p, study, fr = _two_point_study(tmp_path)
+    assert "of 2 distinct designs (2 trials)" in p.stdout, p.stdout
+    assert "no point of the space is left to evaluate; stopping at 2 new points" in p.stderr
+    assert sorted(t.params["msb_bits"] for t in study.trials) == [2, 4]
+    assert not any("repeat_of" in t.user_attrs for t in study.trials)
+    assert len(fr) == len(fr.drop_duplicates(["msb_bits"])) <= 2 and fr["evaluations"].sum() == 2
+
+
+def test_fronts_and_counts_are_of_distinct_designs_when_a_sampler_re_proposes(tmp_path, bare_samplers):
+    # A two-point space and 8 trials of a bare TPE: the sampler must re-propose points.
+    p, study, fr = _two_point_study(tmp_path)
     # Both points get evaluated (re-proposals cost no trial), each once, then the study stops.
     assert re.search(r"of 2 distinct designs \((\d+) trials\)", p.stdout), p.stdout
     fronts = [int(n) for n in re.findall(r"; front (\d+);", p.stderr)]  # each trial's log line
     assert len(fronts) > 2 and max(fronts) <= 2  # a front of two points, however often re-proposed
-    study = _journal_study(journal, "two")
     evaluated = [t for t in study.trials if "repeat_of" not in t.user_attrs]
     assert sorted(t.params["msb_bits"] for t in evaluated) == [2, 4]
     repeats = [t for t in study.trials if "repeat_of" in t.user_attrs]
-    assert all(t.values == study.trials[t.user_attrs["repeat_of"]].values for t in repeats)
-    fr = pd.read_csv(out)
+    assert repeats and all(t.values == study.trials[t.user_attrs["repeat_of"]].values for t in repeats)
     assert len(fr) == len(fr.drop_duplicates(["msb_bits"])) <= 2 and fr["evaluations"].sum() == len(study.trials)
 
 
-def test_a_worker_counts_new_points_not_trials(tmp_path, capsys, monkeypatch):
-    # A four-point space, one point evaluated by the study: a worker asked for 5 new points
-    # evaluates the three left, once each (re-proposals answered, not run), then stops and says so.
-    from hicenv_agents.search import optuna_study
+def _worker_on_four_points(tmp_path):
     from hicenv_agents.search.optuna_study import run_worker
-
-    # A worker seeds its sampler with its process id; TPE's random start finds the three points
-    # left without a re-proposal in 3 of 32 seeds, so the test fixes one that re-proposes.
-    monkeypatch.setattr(optuna_study.os, "getpid", lambda: 1)
 
     f = tmp_path / "s.toml"
     f.write_text(
@@ -453,7 +468,24 @@ def test_a_worker_counts_new_points_not_trials(tmp_path, capsys, monkeypatch):
     study = run_worker(str(journal), "tbl", 5)
     evaluated = [t for t in study.trials if "repeat_of" not in t.user_attrs]
     assert sorted((t.params["msb_bits"], t.params["acc_bits"]) for t in evaluated) == [(2, 4), (2, 8), (4, 4), (4, 8)]
-    assert len(study.trials) > 4  # the sampler re-proposed, and those trials did not count
+    return study
+
+
+def test_a_worker_evaluates_the_points_left_in_as_many_trials(tmp_path, capsys):
+    # A four-point space, one point evaluated by the study: a worker asked for 5 new points
+    # evaluates the three left, one trial each, then stops and says so.
+    assert len(_worker_on_four_points(tmp_path).trials) == 4
+    assert "no point of the space is left to evaluate; stopping at 3 new points" in capsys.readouterr().err
+
+
+def test_a_worker_counts_new_points_not_trials(tmp_path, capsys, monkeypatch, bare_samplers):
+    # As above with a bare TPE: re-proposals are answered, not run, and do not count.
+    from hicenv_agents.search import optuna_study
+
+    # A worker seeds its sampler with its process id; TPE's random start finds the three points
+    # left without a re-proposal in 3 of 32 seeds, so the test fixes one that re-proposes.
+    monkeypatch.setattr(optuna_study.os, "getpid", lambda: 1)
+    assert len(_worker_on_four_points(tmp_path).trials) > 4  # the sampler re-proposed
     assert "no point of the space is left to evaluate; stopping at 3 new points" in capsys.readouterr().err
 
 

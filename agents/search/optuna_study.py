@@ -210,7 +210,7 @@ def make_objective(spec: StudySpec, device: str | None = None, cache="default") 
     if spec.include_fp32:  # enqueued when the study is made: refuse now a baseline the backend cannot answer
         _check_baselines(space, backend)
     how = Reading(space.horizon, weights.compensate)
-    snapped = any(k.log for k in space.knobs)
+    snapped = any(k.snapped for k in space.knobs)
 
     def objective(trial: optuna.Trial):
         if spec.sampler == "grid" and "fixed_params" not in trial.storage.get_trial_system_attrs(trial._trial_id):
@@ -256,8 +256,9 @@ processes had filled the study to its goal meanwhile: it is no design."""
 
 
 POINT_ATTR = "hicenv_point"
-"""Trial user attribute, in a space with log-scale knobs: the design point's knob values (such
-a knob's parameter is the continuous draw its value was snapped from)."""
+"""Trial user attribute, in a space with a snapped knob (:attr:`~hicenv.design.space.Knob.snapped`:
+log-scale or unevenly spaced): the design point's knob values (such a knob's parameter is the
+draw its value was snapped from)."""
 
 
 def point_of(trial) -> tuple:

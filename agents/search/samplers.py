@@ -2,8 +2,9 @@
 
 A sampler factory takes ``(seed, space)`` (``space``: the study's
 :class:`~hicenv.design.space.DesignSpace`) and returns a seeded sampler.
-Constraints reach TPE, NSGA-II and GP through ``Trial.set_constraint``. To add a
-sampler, add one entry here.
+Constraints reach TPE, NSGA-II and GP through ``Trial.set_constraint``. Each sampler but
+the grid is wrapped in :class:`~hicenv_agents.search.distinct.Distinct`, which proposes only
+points the study does not hold. To add a sampler, add one entry here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 import optuna
 
 from hicenv.errors import InputError
+from hicenv_agents.search.distinct import Distinct
 
 __all__ = ["SAMPLERS", "PRUNERS", "NSGA2_POPULATION", "make_sampler", "make_pruner"]
 
@@ -44,11 +46,16 @@ PRUNERS: dict[str, Callable[[], optuna.pruners.BasePruner]] = {
 """Pruners by name (reward mode only: Optuna does not prune multi-objective studies)."""
 
 
-def make_sampler(name: str, seed: int, space=None) -> optuna.samplers.BaseSampler:
-    """A seeded sampler by name (:data:`SAMPLERS`)."""
+def make_sampler(name: str, seed: int, space=None, distinct: bool = True) -> optuna.samplers.BaseSampler:
+    """A seeded sampler by name (:data:`SAMPLERS`). Given the ``space`` (and unless
+    ``distinct`` is false), it proposes only points the study does not hold
+    (:class:`~hicenv_agents.search.distinct.Distinct`; the grid does so by itself)."""
     if name not in SAMPLERS:
         raise InputError(f"unknown sampler {name!r}; samplers: {', '.join(SAMPLERS)}")
-    return SAMPLERS[name](seed, space)
+    sampler = SAMPLERS[name](seed, space)
+    if not distinct or space is None or isinstance(sampler, optuna.samplers.GridSampler):
+        return sampler
+    return Distinct(sampler, space, seed=seed)
 
 
 def make_pruner(name: str) -> optuna.pruners.BasePruner:

@@ -121,6 +121,13 @@ class Knob:
             return False
         return max(self.values) / min(self.values) >= 100
 
+    @property
+    def snapped(self) -> bool:
+        """A numeric knob whose Optuna parameter is a draw on a range, snapped to the nearest value
+        (:meth:`DesignSpace.suggest_values`): log-scale knobs and unevenly spaced ones
+        (``acc_bits`` of 4 to 32). Its parameter need not be its value."""
+        return len(self) > 1 and not self.categorical and (self.log or self.step() is None)
+
     @classmethod
     def range(cls, name: str, low: float, high: float, step: float) -> Knob:
         """Values ``low, low + step, ..., high``."""
@@ -315,7 +322,20 @@ class DesignSpace:
             yield self.decode(np.array(idx))
 
     def suggest(self, trial, **context) -> HICConfig:
-        """The point an Optuna trial suggests (``suggest_int``/``suggest_float`` on even grids)."""
+        """The point an Optuna trial suggests (:meth:`suggest_values`; ``context`` fills other fields)."""
+        return self._config(self.suggest_values(trial), context)
+
+    def suggest_values(self, trial) -> dict:
+        """The knob values an Optuna trial suggests, one parameter per knob of two or more values:
+        ``suggest_categorical`` for strings and flags, ``suggest_int``/``suggest_float`` (with
+        its step) on even grids, and for other numbers a numeric range whose draw is snapped to
+        the nearest value (in log where the values span two decades, :attr:`Knob.log`).
+
+        A numeric range keeps a numeric knob numeric where studies are read (Optuna's and
+        optuna-dashboard's plots order ``acc_bits`` as 4, 6, ..., 32, not as strings). A plain
+        sampler's draw on it lands on each value in proportion to the value's cell, so on an
+        uneven grid it favours the values with wide gaps; hicenv's studies draw such a knob among
+        its values instead (``Distinct`` in ``agents/search/distinct.py``)."""
         values = {}
         for k in self.knobs:
             step = k.step()
@@ -330,9 +350,11 @@ class DesignSpace:
             elif step is not None:
                 v = trial.suggest_float(k.name, k.values[0], k.values[-1], step=step)
                 values[k.name] = k.values[min(len(k) - 1, max(0, round((v - k.values[0]) / step)))]  # snap from low
+            elif _FIELD_KINDS.get(k.name) == "int":
+                values[k.name] = _snap(k, trial.suggest_int(k.name, k.values[0], k.values[-1]))
             else:
-                values[k.name] = trial.suggest_categorical(k.name, list(k.values))
-        return self._config(values, context)
+                values[k.name] = _snap(k, trial.suggest_float(k.name, k.values[0], k.values[-1]))
+        return values
 
     # -- serialisation --------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -384,6 +406,11 @@ def _snap_log(knob: Knob, x: float):
     """The value of a log-scale knob nearest to ``x`` in log."""
     logs = np.log(np.asarray(knob.values, dtype=float))
     return knob.values[int(np.argmin(np.abs(logs - np.log(x))))]
+
+
+def _snap(knob: Knob, x: float):
+    """The value of a numeric knob nearest to ``x``."""
+    return knob.values[int(np.argmin(np.abs(np.asarray(knob.values, dtype=float) - x)))]
 
 
 def point_key(values) -> tuple:
