@@ -340,12 +340,19 @@ def test_calibration_notes_name_the_targets_off_the_goal_and_by_how_much():
     from hicenv_agents.experiments.bench_report import _calibration_notes
 
     fid = pd.DataFrame(
-        {"within_1sd": [0.70, 0.78, 0.66], "within_2sd": [0.93, 0.95, 0.89]}, index=["good", "wide", "narrow"]
+        {
+            "in_1sigma_interval": [0.70, 0.78, 0.66],
+            "in_2sigma_interval": [0.93, 0.95, 0.89],
+            "within_1sd": [0.70, 0.99, 0.70],
+            "within_2sd": [0.95, 1.00, 0.95],
+        },
+        index=["good", "wide", "narrow"],
     )
     (note,) = _calibration_notes(fid)
-    assert "`wide` 78% and 95%" in note and "`narrow` 66% and 89%" in note and "`good`" not in note
+    assert "miss it for `wide` 78% and 95%; `narrow` 66% and 89%." in note and "`good` " not in note
+    assert "Mean -+ sd misses it for 1 of 3 targets (as wide as 99% within 1 sd)" in note
     (note,) = _calibration_notes(fid.loc[["good"]])
-    assert "Every target meets it" in note
+    assert "Every target's intervals meet it" in note and "Mean -+ sd meets it too" in note
 
 
 def test_the_learners_section_shows_the_objectives_rows_or_says_how_to_make_them(tmp_path):

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from hicenv.design.surrogate import RANKED, TARGETS, NormalScores, Surrogate, fidelity
+from hicenv.design.surrogate import RANKED, TARGETS, NormalScores, Surrogate, _features, fidelity
 from hicenv.design.table import SHIPPED_TABLE
 from hicenv.errors import InputError
 from hicenv.rows import drift_columns
@@ -37,6 +37,10 @@ def test_fidelity_figures_by_hand():
     assert f["r2"] == pytest.approx(1 - 2 / 143)  # sum of squares about the mean 6.5: 143
     assert f["rmse"] == pytest.approx(np.sqrt(2 / 12))
     assert (f["within_1sd"], f["within_2sd"]) == (11 / 12, 1.0)
+    assert np.isnan(f["in_1sigma_interval"]) and np.isnan(f["in_2sigma_interval"])  # no intervals given
+    # 1 sigma: mean -+ 0.5, which misses the swapped 11 and 12; 2 sigma: y -+ 0.5, the last from 10.
+    f = fidelity(y, mean, sd, {1: (mean - 0.5, mean + 0.5), 2: (np.r_[y[:11] - 0.5, 10.0], y + 0.5)})
+    assert (f["in_1sigma_interval"], f["in_2sigma_interval"]) == (10 / 12, 1.0)
 
 
 def test_normal_scores_by_hand():
@@ -46,6 +50,7 @@ def test_normal_scores_by_hand():
     mean, sd = s.back(np.array([0.0, z / 2, 10.0, -10.0]), np.full(4, 1e-9))
     assert np.allclose(mean, [0.5, 0.7, 0.9, 0.1])  # linear between the values, clamped beyond them
     assert np.allclose(sd, 0, atol=1e-6)
+    assert np.allclose(s.quantile(np.array([-z, 0.0, z / 2, 5.0])), [0.1, 0.5, 0.7, 0.9])
     wide_mean, wide_sd = s.back(np.array([0.0]), np.array([1.0]))
     assert wide_mean[0] == pytest.approx(0.5)  # symmetric values, symmetric map
     assert 0.2 < wide_sd[0] < 0.4  # the map's slope is 0.4 / z ~ 0.41; clamping shrinks it
@@ -65,7 +70,23 @@ def test_every_learner_learns_a_bimodal_bench(bimodal):
     table = score(bimodal, targets=(OBJECTIVE,), k=4, repeats=1)
     assert set(table["learner"]) == set(LEARNERS)
     assert (table.loc[table["truth"] == "all", "spearman"] > 0.8).all()  # ties at 0.1 cap it near 0.93
-    assert table[["within_1sd", "within_2sd"]].stack().between(0, 1).all()
+    assert table[["within_1sd", "within_2sd", "in_1sigma_interval", "in_2sigma_interval"]].stack().between(0, 1).all()
+
+
+def test_a_ranked_models_interval_is_its_gps_band_through_the_quantile_map(bimodal):
+    model = Surrogate(bimodal)
+    j = TARGETS.index(OBJECTIVE)
+    rows = bimodal[~bimodal["fp32"].astype(bool)].head(5)
+    lo, hi = model.interval(rows, sigmas=1.0)
+    x = (_features(rows) - model._mu) / model._sd
+    m, s = model.models[j].gp.predict(x, return_std=True)
+    scores = model.models[j].scores
+    assert np.allclose(lo[:, j], scores.quantile(m - s)) and np.allclose(hi[:, j], scores.quantile(m + s))
+    lo2, hi2 = model.interval(rows, sigmas=2.0)
+    assert (lo2 <= lo + 1e-12).all() and (hi2 >= hi - 1e-12).all()  # the 2-sigma interval holds the 1-sigma one
+    w = TARGETS.index("log_max_write_cycles")  # on its values: the Gaussian's band
+    m, s = model.models[w].gp.predict(x, return_std=True)
+    assert np.allclose(lo[:, w], m - s) and np.allclose(hi[:, w], m + s)
 
 
 def test_unknown_learners_and_small_benches_are_refused(bimodal):

@@ -11,7 +11,9 @@ held-out predictions, per target, on what a designer needs (:func:`fidelity`):
   telling the good ones apart is the job;
 * R² of the values;
 * calibration: the share of held-out truths within one and two predicted standard
-  deviations of the mean (goal: within 5 points of 68% and 95%);
+  deviations of the mean, and inside the predictive law's central intervals of one and two
+  Gaussian sigmas (its own where the learner has one, the GPs'; goal: within 5 points of
+  68% and 95%);
 * the same ranking figures on the points run at several seeds only, whose truth (their
   seed mean) is the least noisy the bench has.
 
@@ -70,6 +72,9 @@ class _GP:
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.model.predict((x - self.mu) / self.sd)
+
+    def interval(self, x: np.ndarray, sigmas: float) -> tuple[np.ndarray, np.ndarray]:
+        return self.model.interval((x - self.mu) / self.sd, sigmas)
 
 
 class _RankGP(_GP):
@@ -160,16 +165,30 @@ LEARNERS = {"gp": _GP, "gp-rank": _RankGP, "gp-gate": _GateGP, "gbm": _GBM, "ens
 """The candidates, by name: each ``cls(seed).fit(x, y).predict(x) -> (mean, sd)``."""
 
 
-def _held_out(learner: str, x: np.ndarray, y: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every point's prediction by a model fitted on the other folds."""
+def _interval(model, x: np.ndarray, sigmas: float) -> tuple[np.ndarray, np.ndarray]:
+    """A fitted learner's central predictive interval: its own where it has one (the GPs'),
+    else the Gaussian's of its mean and sd."""
+    if hasattr(model, "interval"):
+        return model.interval(x, sigmas)
+    m, s = model.predict(x)
+    return m - sigmas * s, m + sigmas * s
+
+
+def _held_out(learner: str, x: np.ndarray, y: np.ndarray, k: int, seed: int) -> tuple:
+    """Every point's prediction by a model fitted on the other folds: mean, sd and the
+    central intervals of 1 and 2 sigmas (``{1: (lo, hi), 2: (lo, hi)}``)."""
     fold = np.random.default_rng(seed).permutation(len(y)) % k
     mean, sd = np.zeros(len(y)), np.zeros(len(y))
+    bands = {s: (np.zeros(len(y)), np.zeros(len(y))) for s in (1, 2)}
     for f in range(k):
         test = fold == f
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            mean[test], sd[test] = LEARNERS[learner](seed).fit(x[~test], y[~test]).predict(x[test])
-    return mean, sd
+            model = LEARNERS[learner](seed).fit(x[~test], y[~test])
+            mean[test], sd[test] = model.predict(x[test])
+            for s, (lo, hi) in bands.items():
+                lo[test], hi[test] = _interval(model, x[test], s)
+    return mean, sd, bands
 
 
 def score(
@@ -201,11 +220,12 @@ def score(
         splits, seconds = {"all": [], "multi-seed": []}, []
         for r in range(repeats):
             t0 = time.perf_counter()
-            mean, sd = _held_out(lr, x, y, k, r)
+            mean, sd, bands = _held_out(lr, x, y, k, r)
             seconds.append((time.perf_counter() - t0) / k)
-            splits["all"].append(fidelity(y, mean, sd))
+            splits["all"].append(fidelity(y, mean, sd, bands))
             if multi.sum() >= 8:
-                splits["multi-seed"].append(fidelity(y[multi], mean[multi], sd[multi]))
+                multi_bands = {s: (lo[multi], hi[multi]) for s, (lo, hi) in bands.items()}
+                splits["multi-seed"].append(fidelity(y[multi], mean[multi], sd[multi], multi_bands))
         for truth, figs in splits.items():
             if not figs:
                 continue

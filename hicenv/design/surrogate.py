@@ -237,6 +237,16 @@ class Surrogate:
         out = [m.predict(x) for m in self.models]
         return np.column_stack([o[0] for o in out]), np.column_stack([o[1] for o in out])
 
+    def interval(self, rows: pd.DataFrame, sigmas: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Low and high ends of every target's central predictive interval of ``sigmas``
+        Gaussian standard deviations (68.3% at 1, 95.4% at 2; columns in :data:`TARGETS`
+        order). For an accuracy the law is skewed (a Gaussian over its normal scores), so
+        this interval, not mean -+ sd, is the calibrated one (``studies/bench/REPORT.md``)."""
+        self.check(rows)
+        x = (_features(rows) - self._mu) / self._sd
+        out = [m.interval(x, sigmas) for m in self.models]
+        return np.column_stack([o[0] for o in out]), np.column_stack([o[1] for o in out])
+
     def predict_fp32(self, width: float) -> np.ndarray:
         """The FP32 baseline's targets at ``width``, interpolated between the bench's widths."""
         if self.fp32 is None:
@@ -266,12 +276,22 @@ class Surrogate:
         x = _features(self.points)  # _fit standardises (with the whole bench's scale, as the model does)
         y = self.points[list(TARGETS)].to_numpy()
         mean, sd = np.zeros_like(y), np.zeros_like(y)
+        bands = {s: (np.zeros_like(y), np.zeros_like(y)) for s in (1, 2)}
         for f in range(k):
             train, test = fold != f, fold == f
             for j, t in enumerate(TARGETS):
                 model = self._fit(x[train], y[train, j], t, seed)
-                mean[test, j], sd[test, j] = model.predict((x[test] - self._mu) / self._sd)
-        rows = [{"target": t, **fidelity(y[:, j], mean[:, j], sd[:, j])} for j, t in enumerate(TARGETS)]
+                z = (x[test] - self._mu) / self._sd
+                mean[test, j], sd[test, j] = model.predict(z)
+                for s, (lo, hi) in bands.items():
+                    lo[test, j], hi[test, j] = model.interval(z, s)
+        rows = [
+            {
+                "target": t,
+                **fidelity(y[:, j], mean[:, j], sd[:, j], {s: (b[0][:, j], b[1][:, j]) for s, b in bands.items()}),
+            }
+            for j, t in enumerate(TARGETS)
+        ]
         return pd.DataFrame(rows).set_index("target").drop(columns="points")
 
 
@@ -287,16 +307,20 @@ FIDELITY = (
     "rmse",
     "within_1sd",
     "within_2sd",
+    "in_1sigma_interval",
+    "in_2sigma_interval",
 )
 """What :func:`fidelity` reports, in order."""
 
 
-def fidelity(y: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> dict:
+def fidelity(y: np.ndarray, mean: np.ndarray, sd: np.ndarray, intervals: dict | None = None) -> dict:
     """Truths ``y`` (held out) against predicted ``mean`` and ``sd``: Spearman and Kendall on
     the whole range, on the better half (``half_``) and on the top quartile (``top_``) of
     ``y`` (higher is better, as for accuracies; NaN below 3 points), R², the root mean
-    square error, and the shares of ``y`` within 1 and 2 predicted standard deviations
-    of the mean (a calibrated Gaussian: 0.68 and 0.95)."""
+    square error, the shares of ``y`` within 1 and 2 predicted standard deviations of the
+    mean (a calibrated Gaussian: 0.68 and 0.95), and with ``intervals`` (``{1: (lo, hi),
+    2: (lo, hi)}``, the predictive law's central intervals of 1 and 2 Gaussian sigmas) the
+    shares inside each (a calibrated law: 0.683 and 0.954, whatever its shape; NaN without)."""
     y, mean, sd = (np.asarray(a, float) for a in (y, mean, sd))
     out: dict = {"points": len(y)}
     halves = (("", np.ones(len(y), bool)), ("half_", y >= np.median(y)), ("top_", y >= np.quantile(y, 0.75)))
@@ -309,6 +333,9 @@ def fidelity(y: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> dict:
     out["rmse"] = float(np.sqrt(np.mean((y - mean) ** 2)))
     z = np.abs(y - mean) / sd
     out["within_1sd"], out["within_2sd"] = float(np.mean(z <= 1)), float(np.mean(z <= 2))
+    for k in (1, 2):
+        lo, hi = (intervals or {}).get(k, (None, None))
+        out[f"in_{k}sigma_interval"] = np.nan if lo is None else float(np.mean((y >= lo) & (y <= hi)))
     return out
 
 
@@ -366,9 +393,13 @@ class NormalScores:
         """The values' normal scores (ties share the mean rank)."""
         self._z, self._y = np.sort(self.scores), np.sort(y)
 
+    def quantile(self, score: np.ndarray) -> np.ndarray:
+        """The value at normal score ``score`` (the empirical quantile function, clamped)."""
+        return np.interp(score, self._z, self._y)
+
     def back(self, m: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of the values for N(m, s²) over the scores."""
-        v = np.interp(m[:, None] + s[:, None] * self._NODES[None, :], self._z, self._y)
+        v = self.quantile(m[:, None] + s[:, None] * self._NODES[None, :])
         w = self._WEIGHTS / self._WEIGHTS.sum()
         mean = v @ w
         return mean, np.sqrt(np.maximum(((v - mean[:, None]) ** 2) @ w, 0.0))
@@ -384,6 +415,14 @@ class _Model:
     def predict(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         m, s = self.gp.predict(z, return_std=True)
         return (m, s) if self.scores is None else self.scores.back(m, s)
+
+    def interval(self, z: np.ndarray, sigmas: float) -> tuple[np.ndarray, np.ndarray]:
+        """The central interval of the predictive law that ``sigmas`` standard deviations of a
+        Gaussian span (68.3% at 1, 95.4% at 2): the GP's ``m -+ sigmas s``, through the
+        quantile map where the model is ranked (a monotone map keeps quantiles)."""
+        m, s = self.gp.predict(z, return_std=True)
+        lo, hi = m - sigmas * s, m + sigmas * s
+        return (lo, hi) if self.scores is None else (self.scores.quantile(lo), self.scores.quantile(hi))
 
 
 def bench_digest(bench=None) -> str:
