@@ -11,8 +11,8 @@ Marking it PRUNED, FAIL or infeasible instead would mislead the sampler.
 the point (its knob values, after snapping) is one the study already holds (finished,
 running or queued), it asks again, up to :data:`ATTEMPTS` times or until the sampler
 proposes one held point twice in a row, then draws uniformly among the points the study
-does not hold. Only when the space is exhausted does a trial
-get an evaluated point (the study then answers it and stops, as before).
+does not hold. Only an exhausted space, or two workers proposing one point at the same
+moment, gives a trial a held point (the study answers it from the earlier trial, as before).
 
 It also keeps the parameter a study stores apart from the one the inner sampler works in:
 an unevenly spaced numeric knob (``acc_bits`` of 4, 6, 8, 12, 16, 32) is stored as an
@@ -77,9 +77,9 @@ class Distinct(optuna.samplers.BaseSampler):
     def __init__(self, inner: optuna.samplers.BaseSampler, space: DesignSpace, seed: int | None = None):
         self._inner, self._space = inner, space
         self._rng = np.random.default_rng(seed)
-        self._stored = _Replay()
-        space.suggest_values(self._stored)  # the distributions a trial stores
-        stored = self._stored.distributions
+        recorder = _Replay()
+        space.suggest_values(recorder)
+        self._stored = stored = recorder.distributions  # the distributions a trial stores
         self._inner_space = {  # what the inner sampler works in: an uneven numeric knob as a category
             k.name: CategoricalDistribution(list(k.values)) if k.snapped and not k.log else stored[k.name]
             for k in space.knobs
@@ -95,7 +95,7 @@ class Distinct(optuna.samplers.BaseSampler):
         self._rng = np.random.default_rng()
 
     def infer_relative_search_space(self, study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        return dict(self._stored.distributions)
+        return dict(self._stored)
 
     def sample_relative(self, study, trial: FrozenTrial, search_space: dict) -> dict[str, Any]:
         fixed = trial.system_attrs.get("fixed_params", {})
@@ -145,7 +145,7 @@ class Distinct(optuna.samplers.BaseSampler):
             key = self._keys.get(t._trial_id)
             if key is None and t.number != trial.number:
                 params = {**t.system_attrs.get("fixed_params", {}), **t.params}
-                if not self._stored.distributions.keys() <= params.keys():
+                if not self._stored.keys() <= params.keys():
                     continue
                 key = self._key(params, bool(t.user_attrs.get("fp32")))
                 if t.state.is_finished():

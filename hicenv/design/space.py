@@ -344,7 +344,7 @@ class DesignSpace:
             elif k.categorical:
                 values[k.name] = trial.suggest_categorical(k.name, list(k.values))
             elif k.log:
-                values[k.name] = _snap_log(k, trial.suggest_float(k.name, *_log_range(k), log=True))
+                values[k.name] = _snap(k, trial.suggest_float(k.name, *_log_range(k), log=True), log=True)
             elif step is not None and _FIELD_KINDS.get(k.name) == "int":
                 values[k.name] = trial.suggest_int(k.name, k.values[0], k.values[-1], step=int(step))
             elif step is not None:
@@ -402,15 +402,10 @@ def _log_range(knob: Knob) -> tuple[float, float]:
     return float(np.exp(logs[0] - (logs[1] - logs[0]) / 2)), float(np.exp(logs[-1] + (logs[-1] - logs[-2]) / 2))
 
 
-def _snap_log(knob: Knob, x: float):
-    """The value of a log-scale knob nearest to ``x`` in log."""
-    logs = np.log(np.asarray(knob.values, dtype=float))
-    return knob.values[int(np.argmin(np.abs(logs - np.log(x))))]
-
-
-def _snap(knob: Knob, x: float):
-    """The value of a numeric knob nearest to ``x``."""
-    return knob.values[int(np.argmin(np.abs(np.asarray(knob.values, dtype=float) - x)))]
+def _snap(knob: Knob, x: float, log: bool = False):
+    """The value of a numeric knob nearest to ``x`` (in log with ``log``)."""
+    scale = np.log if log else np.asarray
+    return knob.values[int(np.argmin(np.abs(scale(np.asarray(knob.values, dtype=float)) - scale(x))))]
 
 
 def point_key(values) -> tuple:
