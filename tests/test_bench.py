@@ -310,6 +310,24 @@ def test_the_points_nearest_the_front_by_hand(monkeypatch):
         bench.front_points([r for r in rows if r["seed"] == 0])
 
 
+def test_the_front_is_chosen_from_the_first_pass_alone_so_a_resume_keeps_it(monkeypatch, tmp_path):
+    seen = []
+
+    def fake_front_points(rows, k):
+        seen.append([(r["label"], r["seed"]) for r in rows])
+        return [{"label": "A", "config": rows[0]["config"], "set": "sobol"}]
+
+    monkeypatch.setattr(bench, "front_points", fake_front_points)
+    first = bench.tasks(n=4, with_panel=False, seed_points=1)
+    second = [dict(t, seed=7) for t in first[:2]]  # runs the front seeds added (another seed)
+    stored = [dict(t, accuracy=0.5, failed=False) for t in first[:2] + second + first[2:]]
+    (tmp_path / "results-x-w0.jsonl").write_text("".join(json.dumps(r) + "\n" for r in stored))
+    chosen = bench.front_tasks([str(tmp_path)], first, k=1)
+    at_budget = [(t["label"], t["seed"]) for t in first if t["budget_name"] == bench.BENCH_BUDGET.name]
+    assert seen == [at_budget]  # in stored order; the added runs (and the ladder's budget) left out
+    assert sorted(t["seed"] for t in chosen) == list(bench.EXTRA_SEEDS)
+
+
 def test_the_front_seeds_follow_a_complete_first_pass_only(monkeypatch, tmp_path):
     calls = []
     left = {"first": 3}
@@ -319,7 +337,7 @@ def test_the_front_seeds_follow_a_complete_first_pass_only(monkeypatch, tmp_path
         return left["first"] if len(calls) == 1 else 0
 
     monkeypatch.setattr(bench, "run_tasks", fake_run_tasks)
-    monkeypatch.setattr(bench, "front_tasks", lambda results: [{"label": "front"}])
+    monkeypatch.setattr(bench, "front_tasks", lambda results, first: [{"label": "front"}])
     assert bench.run(str(tmp_path), n=4) == 3 and len(calls) == 1  # cut short: no second pass
     calls.clear()
     left["first"] = 0

@@ -215,22 +215,26 @@ def _knobs() -> list[str]:
     return [k.name for k in DesignSpace.default(noise_knob=True).knobs]
 
 
-def front_tasks(results: list[str], k: int = FRONT_POINTS, budget: Budget = BENCH_BUDGET) -> list[dict]:
-    """Seeds 1 and 2 of :func:`front_points` of the runs stored in ``results``."""
+def front_tasks(
+    results: list[str], first_pass: list[dict], k: int = FRONT_POINTS, budget: Budget = BENCH_BUDGET
+) -> list[dict]:
+    """Seeds 1 and 2 of :func:`front_points` of the runs of ``first_pass`` (tasks) stored in
+    ``results``. Only those: the seeds-1-and-2 runs this adds must not move the choice (their
+    replicates would change the pooled seed sd), or a resumed bench would pick other points."""
     from hicenv.sim.data import load_dataset
-    from hicenv.sim.fingerprint import sim_fingerprint
-    from hicenv_agents.experiments.runner import load_results, unique_results
+    from hicenv_agents.experiments.runner import load_results, task_key, unique_results
 
-    fp, now = load_dataset("embedded").fingerprint, sim_fingerprint()
+    fp, first = load_dataset("embedded").fingerprint, {task_key(t) for t in first_pass}
     rows, _ = unique_results(
         [
             r
             for d in results
             for r in load_results(d)
-            if r.get("budget_name") == budget.name and r.get("sim_fingerprint") == now
+            if r.get("budget_name") == budget.name and not r.get("failed") and task_key(r) in first
         ]
     )
-    return [_task(p, budget, s, "proxy", fp) for s in EXTRA_SEEDS for p in front_points(rows, k)]
+    points = front_points(rows, k)
+    return [_task(p, budget, s, "proxy", fp) for s in EXTRA_SEEDS for p in points]
 
 
 def run(
@@ -274,7 +278,7 @@ def run(
     if left or tasks_file:
         return left
     print("first pass complete: seeds 1 and 2 on the points nearest the front", flush=True)
-    return train(front_tasks([out, *stored]))
+    return train(front_tasks([out, *stored], todo))
 
 
 def write_tasks(path: str | Path, todo: list[dict]) -> Path:
