@@ -185,5 +185,25 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, any_suffix_csv: bool 
     if path.suffix not in (".csv", ".parquet") and not any_suffix_csv:
         raise InputError(f"write a table to .csv or .parquet, got {path.name}")
     return write_atomically(
-        path, lambda tmp: (df.to_parquet if tmp.suffix == ".parquet" else df.to_csv)(tmp, index=False)
+        path,
+        lambda tmp: (
+            df.to_parquet(tmp, index=False) if tmp.suffix == ".parquet" else _as_json(df).to_csv(tmp, index=False)
+        ),
     )
+
+
+def _as_json(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its dict and list cells (``surrogate_std``, ``surrogate_law``) as JSON text:
+    a CSV would hold Python's repr of them, which no JSON reader parses."""
+    import json
+
+    def nested(x) -> bool:
+        return isinstance(x, (dict, list))
+
+    columns = [c for c in df.columns if df[c].dtype == object and df[c].map(nested).any()]
+    if not columns:
+        return df
+    out = df.copy()
+    for c in columns:
+        out[c] = df[c].map(lambda x: json.dumps(x) if nested(x) else x)
+    return out

@@ -1,5 +1,7 @@
 """Dominance and hypervolume on hand-worked examples."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -182,7 +184,7 @@ def test_front_certainty_uses_the_surrogates_std_with_the_delta_method_for_wear(
     import math
 
     from hicenv.design.objectives import OBJECTIVES
-    from hicenv.design.pareto import _surrogate_sd, with_p_front
+    from hicenv.design.pareto import _surrogate_answer, with_p_front
 
     d = pd.DataFrame(
         {
@@ -195,9 +197,59 @@ def test_front_certainty_uses_the_surrogates_std_with_the_delta_method_for_wear(
             ],
         }
     )
-    sd = lambda name: _surrogate_sd(d, OBJECTIVES[name])  # noqa: E731
+    sd = lambda name: _surrogate_answer(d, OBJECTIVES[name], "surrogate_std", OBJECTIVES[name].surrogate_sd)  # noqa: E731
     assert sd("horizon_accuracy").tolist() == [0.03, 0.01]
     assert sd("lifetime_wear") == pytest.approx([0.2 * math.log(10) * 0.1, 0.1 * math.log(10) * 0.2])
     assert sd("train_energy_j") is None
     cert = pd.DataFrame({"msb_bits": [2, 1], "p_front": [0.25, 0.75]})
     assert with_p_front(d[["msb_bits"]], cert)["p_front"].tolist() == [0.75, 0.25]
+
+
+def _lawful(accuracy_laws, sd=None):
+    """Two designs of one size: their horizon accuracies known by a law each (quantiles at
+    LAW_SCORES) or, without one, by ``sd`` (the law's mean and sd, as a surrogate gives them)."""
+    rows = {"msb_bits": [1, 2], "horizon": ["1y", "1y"], "size_ratio": [0.5, 0.5]}
+    laws = [np.asarray(q, float) for q in accuracy_laws]
+    rows["horizon_accuracy"] = [float(q.mean()) for q in laws]
+    if sd is None:
+        rows["surrogate_law"] = [{"accuracy_drift_gdc_1y": q.tolist()} for q in laws]
+    else:
+        rows["surrogate_std"] = [{"accuracy_drift_gdc_1y": s} for s in sd]
+    return pd.DataFrame(rows)
+
+
+def test_front_certainty_draws_a_bimodal_law_as_it_is_not_as_a_gaussian_of_its_sd():
+    from hicenv.design.pareto import front_certainty
+    from hicenv.design.surrogate import LAW_SCORES
+
+    # A collapses (0.1) below the median score and works (0.85) from it on; between the
+    # scores -0.5 and 0 its law rises linearly. B sits at 0.8. A beats B where its draw
+    # passes 0.8: 0.1 + (z + 0.5) / 0.5 * 0.75 > 0.8, z > -1/30: P = 1 - Phi(-1/30) = 0.513.
+    collapse = [0.1] * 6 + [0.85] * 7
+    assert LAW_SCORES[5:7].tolist() == [-0.5, 0.0]
+    objectives = ["horizon_accuracy", "size_ratio"]
+    c = front_certainty(_lawful([collapse, [0.8] * 13]), objectives, draws=4000)
+    assert c["p_front"].tolist() == pytest.approx([0.513, 0.487], abs=0.025)
+    # Its mean 0.504 and sd 0.374 as a Gaussian: P(A > 0.8) = 1 - Phi(0.79) = 0.21, far from it.
+    g = front_certainty(_lawful([collapse, [0.8] * 13], sd=[np.std(collapse), 0.0]), objectives, draws=4000)
+    assert g["p_front"].tolist() == pytest.approx([0.214, 0.786], abs=0.025)
+
+
+def test_a_wear_objectives_law_is_its_value_scaled_by_each_quantiles_write_count():
+    from hicenv.design.objectives import OBJECTIVES
+
+    law = {"log_max_write_cycles": [2.0, 3.0]}  # 99 and 999 writes
+    row = {"lifetime_wear": 0.2, "max_write_cycles": 99}
+    assert OBJECTIVES["lifetime_wear"].surrogate_law(law, row) == pytest.approx([0.2, 0.2 * 999 / 99])
+    assert OBJECTIVES["lifetime_wear"].surrogate_law(law, {**row, "max_write_cycles": 0}) == [0.2, 0.2]
+    assert OBJECTIVES["size_ratio"].surrogate_law(law, row) is None
+
+
+def test_a_designs_csv_holds_the_surrogates_answers_as_json_so_its_front_reads_back(tmp_path):
+    from hicenv.design.pareto import front_certainty, write_csv
+
+    d = _lawful([[0.1] * 6 + [0.85] * 7, [0.8] * 13])
+    again = pd.read_csv(write_csv(d, tmp_path / "d.csv"))
+    assert json.loads(again["surrogate_law"][0]) == d["surrogate_law"][0]  # not Python's repr
+    objectives = ["horizon_accuracy", "size_ratio"]
+    assert front_certainty(again, objectives)["p_front"].tolist() == front_certainty(d, objectives)["p_front"].tolist()

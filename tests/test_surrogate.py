@@ -11,7 +11,7 @@ from gymnasium.utils.env_checker import check_env
 import hicenv  # noqa: F401  (registers the environments)
 import hicenv.errors
 from hicenv.design.backends import SurrogateBackend
-from hicenv.design.space import point_key
+from hicenv.design.space import KNOBS, point_key
 from hicenv.design.surrogate import TARGETS, Surrogate, load_bench
 from hicenv.design.table import SHIPPED_TABLE
 from hicenv.rows import drift_columns
@@ -56,22 +56,48 @@ def test_held_out_points_of_a_smooth_bench_are_ranked_right(smooth):
     assert np.allclose(fidelity["spearman_hi"], np.maximum(one["spearman"], other["spearman"]))
 
 
-def test_sizes_are_computed_exactly(bench, fitted):
-    backend = SurrogateBackend(fitted)
-    row = bench.iloc[5]
-    config = HICConfig(
+def _config_of(row) -> HICConfig:
+    """The design point of a bench row (HICConfig takes Python numbers, not numpy's)."""
+    return HICConfig(
         msb_bits=int(row["msb_bits"]),
         lsb_bits=int(row["lsb_bits"]),
         acc_bits=int(row["acc_bits"]),
         width=float(row["width"]),
         noise=float(row["noise"]),
     )
+
+
+def test_sizes_are_computed_exactly(bench, fitted):
+    backend = SurrogateBackend(fitted)
+    row = bench.iloc[5]
+    config = _config_of(row)
     m, source = backend(config, 0)
     assert source == "surrogate"
     for k in ("model_size_bits", "size_ratio", "train_state_bits", "n_binary_devices", "reference_size_bits"):
         assert m[k] == pytest.approx(row[k]), k  # what the trainer measured for this point
     assert m["endurance_fraction"] == m["max_write_cycles"] / 1e8
     assert set(m["surrogate_std"]) == set(TARGETS) and all(s >= 0 for s in m["surrogate_std"].values())
+
+
+def test_an_answer_carries_each_targets_law_as_the_quantiles_its_gp_band_maps_to(bench, fitted):
+    from hicenv.design.surrogate import LAW_SCORES
+
+    backend = SurrogateBackend(fitted)
+    row = bench.iloc[5]
+    config = _config_of(row)
+    law = backend(config, 0)[0]["surrogate_law"]
+    assert set(law) == set(TARGETS) and all(len(q) == len(LAW_SCORES) for q in law.values())
+    assert all(np.all(np.diff(q) >= 0) for q in law.values())  # quantiles rise with the score
+    point = pd.DataFrame([{k: row[k] for k in KNOBS}])
+    lo, hi = fitted.interval(point, sigmas=1.0)  # the same law at -1 and +1 sd
+    one = list(LAW_SCORES).index(-1.0), list(LAW_SCORES).index(1.0)
+    for j, t in enumerate(TARGETS):
+        assert (law[t][one[0]], law[t][one[1]]) == pytest.approx((lo[0, j], hi[0, j]), abs=1e-5), t
+    m, sd = fitted.predict(point)
+    wear = TARGETS.index("log_max_write_cycles")  # a Gaussian: the law is m + k sd
+    assert law["log_max_write_cycles"] == pytest.approx(m[0, wear] + LAW_SCORES * sd[0, wear], abs=1e-5)
+    fp32 = SurrogateBackend()(HICConfig(fp32=True, width=1.0), 0)[0]  # the shipped bench's FP32 rows
+    assert fp32["surrogate_law"] is None  # interpolated between widths: no law
 
 
 SPACE = {

@@ -71,10 +71,11 @@ class _GP:
         return self
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.model.predict((x - self.mu) / self.sd)
+        return self.model.predict((x - self.mu) / self.sd)[:2]
 
     def interval(self, x: np.ndarray, sigmas: float) -> tuple[np.ndarray, np.ndarray]:
-        return self.model.interval((x - self.mu) / self.sd, sigmas)
+        q = self.model.predict((x - self.mu) / self.sd, (-sigmas, sigmas))[2]
+        return q[:, 0], q[:, 1]
 
 
 class _RankGP(_GP):

@@ -37,6 +37,7 @@ kernel settings the device picked."""
 _INFO_KEYS = (
     *(k for k in Result.__annotations__ if k not in _NOT_DETERMINED),
     "surrogate_std",
+    "surrogate_law",
     "config",
     "action",
     "reward",
@@ -384,7 +385,8 @@ class HICDesignEnv(_DesignBase):
     ``cached``) is in ``env.unwrapped.last_evaluation``. The keys are the same with
     every backend: a metric the backend does not hold is None (a table and the
     surrogate hold no learning curve and no per-part write cycles; ``surrogate_std``,
-    each target's predictive standard deviation, is the surrogate's alone).
+    each target's predictive standard deviation, and ``surrogate_law``, its quantiles at
+    ``hicenv.design.surrogate.LAW_SCORES``, are the surrogate's alone).
     Every backend's answer carries the hardware costs (``hicenv.design.costs``): device
     counts, ``area_mm2`` by component, ``inference_energy_j`` per image and
     ``train_energy_j`` per deployment training by component, and the projected wear

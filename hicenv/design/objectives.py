@@ -76,9 +76,38 @@ def _wear_sd(name: str, sd: dict, row: dict) -> float | None:
     return float(row[name]) * math.log(10) * sd["log_max_write_cycles"]
 
 
+def _no_law(law: dict, row: dict) -> list | None:
+    return None
+
+
+def _horizon_accuracy_law(law: dict, row: dict) -> list | None:
+    """The compensated reading at the row's horizon (as :func:`_horizon_accuracy_sd`)."""
+    return law.get(f"accuracy_drift_gdc_{row.get('horizon', '1y')}")
+
+
+def _accuracy_law(law: dict, row: dict) -> list | None:
+    return law.get("accuracy")
+
+
+def _wear_law(name: str, law: dict, row: dict) -> list | None:
+    """A wear objective is proportional to the write count: its quantiles are the row's value
+    times each quantile's count, 10^q - 1 of the target q = log10(1 + cycles), over the row's
+    count (the law's median). A design answered with no writes keeps its 0: no spread, as the
+    delta method gives it."""
+    q, cycles, y = law.get("log_max_write_cycles"), row.get("max_write_cycles"), row.get(name)
+    if q is None or cycles is None or y is None:
+        return None
+    if not cycles:
+        return [float(y)] * len(q)
+    return [float(y) * (10.0**v - 1.0) / float(cycles) for v in q]
+
+
 @dataclass(frozen=True)
 class Objective:
-    """One search objective. ``read`` gives a float (None where the metric is unknown)."""
+    """One search objective. ``read`` gives a float (None where the metric is unknown).
+
+    Every function of an entry is a module-level one, so that objectives pickle (``hicenv
+    compare --workers`` sends them to worker processes)."""
 
     name: str
     """Its column in designs tables, its metric name in Optuna and optuna-dashboard."""
@@ -100,10 +129,12 @@ class Objective:
     surrogate_sd: Callable[[dict, dict], float | None] = _no_sd
     """The surrogate's predictive standard deviation of the objective, from a design's
     ``surrogate_std`` (each target's) and its row (None: the surrogate predicts no target
-    it is made from).
-
-    Every function of an entry is a module-level one, so that objectives pickle (``hicenv
-    compare --workers`` sends them to worker processes)."""
+    it is made from)."""
+    surrogate_law: Callable[[dict, dict], list | None] = _no_law
+    """The surrogate's predictive law of the objective, as its quantiles at
+    :data:`hicenv.design.surrogate.LAW_SCORES`, from a design's ``surrogate_law`` (each
+    target's) and its row (None: as ``surrogate_sd``). A monotone function of a target
+    has that function of the target's quantiles."""
 
     @property
     def sign(self) -> float:
@@ -211,6 +242,7 @@ OBJECTIVES: dict[str, Objective] = {
             "accuracy at the drift horizon",
             hv_reference=_zero,
             surrogate_sd=_horizon_accuracy_sd,
+            surrogate_law=_horizon_accuracy_law,
         ),
         Objective(
             "accuracy",
@@ -220,6 +252,7 @@ OBJECTIVES: dict[str, Objective] = {
             "accuracy right after training",
             hv_reference=_zero,
             surrogate_sd=_accuracy_sd,
+            surrogate_law=_accuracy_law,
         ),
         Objective(
             "size_ratio",
@@ -239,6 +272,7 @@ OBJECTIVES: dict[str, Objective] = {
             hv_reference=_wear_bound,
             hv_scale=_wear_bound,
             surrogate_sd=partial(_wear_sd, "endurance_fraction"),
+            surrogate_law=partial(_wear_law, "endurance_fraction"),
         ),
         Objective(
             "lifetime_wear",
@@ -249,6 +283,7 @@ OBJECTIVES: dict[str, Objective] = {
             hv_reference=_lifetime_bound,
             hv_scale=_lifetime_bound,
             surrogate_sd=partial(_wear_sd, "lifetime_wear"),
+            surrogate_law=partial(_wear_law, "lifetime_wear"),
         ),
         Objective(
             "area_mm2",

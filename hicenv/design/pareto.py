@@ -50,19 +50,39 @@ def non_dominated(values: np.ndarray) -> np.ndarray:
     return keep
 
 
-def front_probability(values: np.ndarray, sd: np.ndarray | float, draws: int = 1000, seed: int = 0) -> np.ndarray:
+def front_probability(
+    values: np.ndarray, sd: np.ndarray | float, draws: int = 1000, seed: int = 0, laws: dict | None = None
+) -> np.ndarray:
     """How sure each row is to be non-dominated when its values are uncertain: the share of
     ``draws`` Monte Carlo draws, each value plus independent normal noise of its ``sd`` (0
     where exact; broadcast against ``values``), in which the row is on the front. ``values``
-    in minimisation form. Independence across rows and objectives is an approximation
-    (designs trained with one seed share its luck)."""
+    in minimisation form. ``laws`` maps a column to the rows' predictive laws instead, as
+    their quantiles at :data:`~hicenv.design.surrogate.LAW_SCORES` ((rows, scores), in
+    minimisation form): a draw is the quantile at a standard normal score, interpolated
+    linearly and held at the ends (beyond 3 sd: 0.27% of draws). Independence across rows
+    and objectives is an approximation (designs trained with one seed share its luck)."""
     v = np.asarray(values, dtype=float)
     s = np.broadcast_to(np.asarray(sd, dtype=float), v.shape)
     rng = np.random.default_rng(seed)
     hits = np.zeros(len(v))
     for _ in range(draws):
-        hits += non_dominated(v + s * rng.standard_normal(v.shape))
+        score = rng.standard_normal(v.shape)
+        drawn = v + s * score
+        for j, q in (laws or {}).items():
+            drawn[:, j] = _quantile_at(q, score[:, j])
+        hits += non_dominated(drawn)
     return hits / draws
+
+
+def _quantile_at(q: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Row i's law (quantiles ``q[i]`` at :data:`LAW_SCORES`) at the normal score ``score[i]``."""
+    from hicenv.design.surrogate import LAW_SCORES
+
+    z = np.clip(score, LAW_SCORES[0], LAW_SCORES[-1])
+    i = np.clip(np.searchsorted(LAW_SCORES, z) - 1, 0, len(LAW_SCORES) - 2)
+    f = (z - LAW_SCORES[i]) / (LAW_SCORES[i + 1] - LAW_SCORES[i])
+    rows = np.arange(len(q))
+    return q[rows, i] + f * (q[rows, i + 1] - q[rows, i])
 
 
 def hypervolume(values: np.ndarray, ref: Sequence[float]) -> float:
@@ -149,8 +169,9 @@ def front_certainty(
     objective, per design: none for an exact one (``Objective.exact``: size, area); the sd
     of its seed mean where the design has replicates, the pooled seed sd of the replicated
     designs where it has one seed; otherwise the surrogate's predictive std where the rows
-    carry it (``surrogate_std``). Where an objective has none of these, ``p_front`` is empty:
-    nobody knows how sure the front is."""
+    carry it: its predictive law (``surrogate_law``, drawn from as it is: an accuracy's is
+    skewed, bimodal where designs collapse), else its sd (``surrogate_std``). Where an
+    objective has none of these, ``p_front`` is empty: nobody knows how sure the front is."""
     df = designs
     if "failed" in df.columns:
         df = df[~df["failed"].astype(bool)]
@@ -160,22 +181,28 @@ def front_certainty(
         return d.assign(on_front=pd.Series(dtype=bool), p_front=pd.Series(dtype=float))
     v = _as_min(d[list(objectives)].to_numpy(dtype=float), objectives)
     d["on_front"] = non_dominated(v)
-    sd = _uncertainty(d, objectives)
-    d["p_front"] = np.nan if sd is None else front_probability(v, sd, draws, seed)
+    spread = _uncertainty(d, objectives)
+    d["p_front"] = np.nan if spread is None else front_probability(v, spread[0], draws, seed, laws=spread[1])
     return d
 
 
-def _uncertainty(d: pd.DataFrame, objectives: Sequence[str]) -> np.ndarray | None:
-    """(designs, objectives) standard deviations of the objective values (None: unknown)."""
-    cols = []
-    for o in get_objectives(list(objectives)):
+def _uncertainty(d: pd.DataFrame, objectives: Sequence[str]) -> tuple[np.ndarray, dict] | None:
+    """The objective values' uncertainty as :func:`front_probability` takes it: (designs,
+    objectives) standard deviations, and the laws of the objectives known by theirs, by
+    column, in minimisation form (None: unknown)."""
+    cols, laws = [], {}
+    for j, o in enumerate(get_objectives(list(objectives))):
         col = np.zeros(len(d)) if o.exact else _seed_sd(d, o.name)
         if col is None:
-            col = _surrogate_sd(d, o)
+            law = _surrogate_answer(d, o, "surrogate_law", o.surrogate_law)
+            if law is not None:
+                laws[j], col = o.sign * law, np.zeros(len(d))
+            else:
+                col = _surrogate_answer(d, o, "surrogate_std", o.surrogate_sd)
         if col is None:
             return None
         cols.append(col)
-    return np.column_stack(cols)
+    return np.column_stack(cols), laws
 
 
 def _seed_sd(d: pd.DataFrame, name: str) -> np.ndarray | None:
@@ -191,20 +218,20 @@ def _seed_sd(d: pd.DataFrame, name: str) -> np.ndarray | None:
     return np.where(rep, std / np.sqrt(np.where(rep, seeds, 1)), pooled)
 
 
-def _surrogate_sd(d: pd.DataFrame, objective) -> np.ndarray | None:
-    """The surrogate's predictive std of an objective (:attr:`Objective.surrogate_sd`), where
-    every row carries ``surrogate_std`` (None: not)."""
+def _surrogate_answer(d: pd.DataFrame, objective, column: str, read) -> np.ndarray | None:
+    """What ``read`` (:attr:`Objective.surrogate_sd` or :attr:`~Objective.surrogate_law`) makes
+    of every row's ``column`` (a dict: each target's), as an array (None: a row lacks it)."""
     import json
 
-    if "surrogate_std" not in d.columns:
+    if column not in d.columns:
         return None
     out = []
-    for sd, row in zip(d["surrogate_std"], d.to_dict("records")):
-        sd = json.loads(sd) if isinstance(sd, str) else sd
-        v = objective.surrogate_sd(sd, row) if isinstance(sd, dict) else None
+    for answer, row in zip(d[column], d.to_dict("records")):
+        answer = json.loads(answer) if isinstance(answer, str) else answer
+        v = read(answer, row) if isinstance(answer, dict) else None
         if v is None:
             return None
-        out.append(float(v))
+        out.append(np.asarray(v, dtype=float))
     return np.asarray(out)
 
 

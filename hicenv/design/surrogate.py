@@ -47,6 +47,7 @@ __all__ = [
     "fidelity",
     "fit_gp",
     "TARGETS",
+    "LAW_SCORES",
     "FEATURES",
     "Surrogate",
     "load_bench",
@@ -59,6 +60,12 @@ SHIPPED_FIT = Path(__file__).parents[1] / "_data" / "bench_surrogate.json"
 """The surrogate's kernel hyperparameters fitted on the shipped bench (so loading it takes milliseconds)."""
 TARGETS = ("accuracy", *drift_columns(), "log_max_write_cycles")
 """What the surrogate predicts: accuracies (fractions) and log10(1 + max write cycles)."""
+LAW_SCORES = np.linspace(-3.0, 3.0, 13)
+"""The standard normal scores at which :meth:`Surrogate.predict_law` gives each target's
+predictive law, as its quantiles there (every half sd, 0.13% to 99.87%). A backend's answer
+carries them as ``surrogate_law``; a front's certainty draws from them
+(:func:`hicenv.design.pareto.front_certainty`). An accuracy's law is skewed, bimodal where
+designs collapse (:class:`NormalScores`): no mean and sd describe it."""
 FEATURES = ("msb_bits", "lsb_bits", "log2_acc_bits", "width", "differential", "noise")
 """The model's inputs, computed from a design point (:func:`_features`)."""
 BENCH_DATASET = "embedded"
@@ -191,8 +198,9 @@ class Surrogate:
         self.digest = _digest(self.points)
         theta = _fitted_theta(fitted, self.digest, bench)
         self.models = [self._fit(x, self.points[t].to_numpy(), t, seed, theta.get(t)) for t in TARGETS]
-        self.memo: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-        """Predictions made so far, by design point: every backend on this surrogate shares them."""
+        self.memo: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        """Predictions made so far (:meth:`predict_law`'s), by design point: every backend on
+        this surrogate shares them."""
 
     def theta(self) -> dict:
         """The fitted kernel hyperparameters (log scale) of each target, and the digest of
@@ -232,20 +240,26 @@ class Surrogate:
 
     def predict(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of every target (columns in :data:`TARGETS` order)."""
+        mean, sd, _ = self.predict_law(rows, ())
+        return mean, sd
+
+    def predict_law(self, rows: pd.DataFrame, scores=LAW_SCORES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean, standard deviation (both (rows, targets)) and the quantiles at the standard
+        normal ``scores`` ((rows, targets, scores)) of every target's predictive law, from one
+        GP prediction. The quantile at score k is the value the GP's ``m + k s`` maps to
+        (through :class:`NormalScores` for an accuracy: a monotone map keeps quantiles)."""
         self.check(rows)
         x = (_features(rows) - self._mu) / self._sd
-        out = [m.predict(x) for m in self.models]
-        return np.column_stack([o[0] for o in out]), np.column_stack([o[1] for o in out])
+        out = [m.predict(x, scores) for m in self.models]
+        return tuple(np.stack([o[i] for o in out], axis=1) for i in range(3))
 
     def interval(self, rows: pd.DataFrame, sigmas: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """Low and high ends of every target's central predictive interval of ``sigmas``
         Gaussian standard deviations (68.3% at 1, 95.4% at 2; columns in :data:`TARGETS`
         order). For an accuracy the law is skewed (a Gaussian over its normal scores), so
         this interval, not mean -+ sd, is the calibrated one (``studies/bench/REPORT.md``)."""
-        self.check(rows)
-        x = (_features(rows) - self._mu) / self._sd
-        out = [m.interval(x, sigmas) for m in self.models]
-        return np.column_stack([o[0] for o in out]), np.column_stack([o[1] for o in out])
+        _, _, q = self.predict_law(rows, (-sigmas, sigmas))
+        return q[..., 0], q[..., 1]
 
     def predict_fp32(self, width: float) -> np.ndarray:
         """The FP32 baseline's targets at ``width``, interpolated between the bench's widths."""
@@ -282,9 +296,9 @@ class Surrogate:
             for j, t in enumerate(TARGETS):
                 model = self._fit(x[train], y[train, j], t, seed)
                 z = (x[test] - self._mu) / self._sd
-                mean[test, j], sd[test, j] = model.predict(z)
-                for s, (lo, hi) in bands.items():
-                    lo[test, j], hi[test, j] = model.interval(z, s)
+                mean[test, j], sd[test, j], q = model.predict(z, (-1, 1, -2, 2))  # one GP prediction
+                for i, (lo, hi) in enumerate(bands.values()):
+                    lo[test, j], hi[test, j] = q[:, 2 * i], q[:, 2 * i + 1]
         rows = [
             {
                 "target": t,
@@ -412,17 +426,15 @@ class _Model:
         self.scores = NormalScores(y) if ranked else None
         self.gp = fit_gp(z, y if self.scores is None else self.scores.scores, seed, theta)
 
-    def predict(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        m, s = self.gp.predict(z, return_std=True)
-        return (m, s) if self.scores is None else self.scores.back(m, s)
-
-    def interval(self, z: np.ndarray, sigmas: float) -> tuple[np.ndarray, np.ndarray]:
-        """The central interval of the predictive law that ``sigmas`` standard deviations of a
-        Gaussian span (68.3% at 1, 95.4% at 2): the GP's ``m -+ sigmas s``, through the
+    def predict(self, z: np.ndarray, scores=()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean and standard deviation of the predictive law, and its quantiles at the
+        standard normal ``scores`` ((points, scores)): the GP's ``m + k s``, through the
         quantile map where the model is ranked (a monotone map keeps quantiles)."""
         m, s = self.gp.predict(z, return_std=True)
-        lo, hi = m - sigmas * s, m + sigmas * s
-        return (lo, hi) if self.scores is None else (self.scores.quantile(lo), self.scores.quantile(hi))
+        q = m[:, None] + s[:, None] * np.asarray(scores, float)[None, :]
+        if self.scores is None:
+            return m, s, q
+        return *self.scores.back(m, s), self.scores.quantile(q)
 
 
 def bench_digest(bench=None) -> str:

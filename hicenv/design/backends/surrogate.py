@@ -72,7 +72,10 @@ def _knob_row(config: HICConfig) -> dict:
 class SurrogateBackend(Backend):
     """The bench's surrogate as a backend (``backend="surrogate"``; ``bench=`` a compiled
     bench file or DataFrame, default the shipped one; ``budget=``, if given, must be the
-    bench's). Answers carry ``surrogate_std``: each target's predictive standard deviation."""
+    bench's). Answers carry ``surrogate_std``, each target's predictive standard deviation,
+    and ``surrogate_law``, each target's predictive quantiles at
+    :data:`~hicenv.design.surrogate.LAW_SCORES` (an accuracy's law is skewed: its sd is no
+    Gaussian's)."""
 
     name = "surrogate"
 
@@ -122,22 +125,22 @@ class SurrogateBackend(Backend):
     def _remember(self, points: pd.DataFrame) -> None:
         if points.empty:
             return
-        mean, sd = self.surrogate.predict(points)
+        mean, sd, law = self.surrogate.predict_law(points)
         for i, key in enumerate(points.itertuples(index=False)):
-            self._answers[point_key(key)] = (mean[i], sd[i])
+            self._answers[point_key(key)] = (mean[i], sd[i], law[i])
 
     def __call__(self, config: HICConfig, seed: int, on_epoch=None) -> tuple[dict, str]:
         if config.fp32:
-            mean, sd = self.surrogate.predict_fp32(config.width), np.full(len(TARGETS), np.nan)
+            mean, sd, law = self.surrogate.predict_fp32(config.width), np.full(len(TARGETS), np.nan), None
         else:
             row = _knob_row(config)
             key = point_key(row.values())
             if key not in self._answers:
                 self._remember(pd.DataFrame([row]))
-            mean, sd = self._answers[key]
-        return self._metrics(config, mean, sd), "surrogate"
+            mean, sd, law = self._answers[key]
+        return self._metrics(config, mean, sd, law), "surrogate"
 
-    def _metrics(self, config: HICConfig, mean: np.ndarray, sd: np.ndarray) -> dict:
+    def _metrics(self, config: HICConfig, mean: np.ndarray, sd: np.ndarray, law: np.ndarray | None) -> dict:
         pred = dict(zip(TARGETS, mean))
         acc = {t: float(np.clip(pred[t], 0.0, 1.0)) for t in TARGETS if t != "log_max_write_cycles"}
         cycles = 0 if config.fp32 else max(0, round(10 ** pred["log_max_write_cycles"] - 1))
@@ -158,6 +161,8 @@ class SurrogateBackend(Backend):
             config=config.to_dict(),
             budget={"name": f"surrogate of {self.surrogate.budget}"},
             surrogate_std={t: float(s) for t, s in zip(TARGETS, sd)},
+            # 5 decimals: a thousandth of a seed's sd, and a designs table stays readable
+            surrogate_law=None if law is None else {t: np.round(q, 5).tolist() for t, q in zip(TARGETS, law)},
         )
         return m
 
