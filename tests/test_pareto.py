@@ -197,7 +197,7 @@ def test_front_certainty_uses_the_surrogates_std_with_the_delta_method_for_wear(
             ],
         }
     )
-    sd = lambda name: _surrogate_answer(d, OBJECTIVES[name], "surrogate_std", OBJECTIVES[name].surrogate_sd)  # noqa: E731
+    sd = lambda name: _surrogate_answer(d, "surrogate_std", OBJECTIVES[name].surrogate_sd)  # noqa: E731
     assert sd("horizon_accuracy").tolist() == [0.03, 0.01]
     assert sd("lifetime_wear") == pytest.approx([0.2 * math.log(10) * 0.1, 0.1 * math.log(10) * 0.2])
     assert sd("train_energy_j") is None
@@ -208,8 +208,8 @@ def test_front_certainty_uses_the_surrogates_std_with_the_delta_method_for_wear(
 def _lawful(accuracy_laws, sd=None):
     """Two designs of one size: their horizon accuracies known by a law each (quantiles at
     LAW_SCORES) or, without one, by ``sd`` (the law's mean and sd, as a surrogate gives them)."""
-    rows = {"msb_bits": [1, 2], "horizon": ["1y", "1y"], "size_ratio": [0.5, 0.5]}
     laws = [np.asarray(q, float) for q in accuracy_laws]
+    rows = {"msb_bits": list(range(1, len(laws) + 1)), "horizon": ["1y"] * len(laws), "size_ratio": [0.5] * len(laws)}
     rows["horizon_accuracy"] = [float(q.mean()) for q in laws]
     if sd is None:
         rows["surrogate_law"] = [{"accuracy_drift_gdc_1y": q.tolist()} for q in laws]
@@ -233,6 +233,11 @@ def test_front_certainty_draws_a_bimodal_law_as_it_is_not_as_a_gaussian_of_its_s
     # Its mean 0.504 and sd 0.374 as a Gaussian: P(A > 0.8) = 1 - Phi(0.79) = 0.21, far from it.
     g = front_certainty(_lawful([collapse, [0.8] * 13], sd=[np.std(collapse), 0.0]), objectives, draws=4000)
     assert g["p_front"].tolist() == pytest.approx([0.214, 0.786], abs=0.025)
+    # An FP32 baseline beside them (interpolated by the surrogate: no law, NaN) leaves both as they were.
+    with_fp32 = _lawful([collapse, [0.8] * 13, [np.nan] * 13])
+    with_fp32.loc[2, ["size_ratio", "horizon_accuracy"]] = [1.0, 0.9]
+    c3 = front_certainty(with_fp32, objectives, draws=4000)
+    assert c3["p_front"][:2].tolist() == pytest.approx([0.513, 0.487], abs=0.025)
 
 
 def test_a_wear_objectives_law_is_its_value_scaled_by_each_quantiles_write_count():

@@ -194,11 +194,11 @@ def _uncertainty(d: pd.DataFrame, objectives: Sequence[str]) -> tuple[np.ndarray
     for j, o in enumerate(get_objectives(list(objectives))):
         col = np.zeros(len(d)) if o.exact else _seed_sd(d, o.name)
         if col is None:
-            law = _surrogate_answer(d, o, "surrogate_law", o.surrogate_law)
+            law = _surrogate_answer(d, "surrogate_law", o.surrogate_law)
             if law is not None:
                 laws[j], col = o.sign * law, np.zeros(len(d))
             else:
-                col = _surrogate_answer(d, o, "surrogate_std", o.surrogate_sd)
+                col = _surrogate_answer(d, "surrogate_std", o.surrogate_sd)
         if col is None:
             return None
         cols.append(col)
@@ -218,7 +218,7 @@ def _seed_sd(d: pd.DataFrame, name: str) -> np.ndarray | None:
     return np.where(rep, std / np.sqrt(np.where(rep, seeds, 1)), pooled)
 
 
-def _surrogate_answer(d: pd.DataFrame, objective, column: str, read) -> np.ndarray | None:
+def _surrogate_answer(d: pd.DataFrame, column: str, read) -> np.ndarray | None:
     """What ``read`` (:attr:`Objective.surrogate_sd` or :attr:`~Objective.surrogate_law`) makes
     of every row's ``column`` (a dict: each target's), as an array (None: a row lacks it)."""
     import json

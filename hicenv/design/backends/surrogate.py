@@ -21,7 +21,7 @@ import pandas as pd
 from hicenv.design.backends.base import Backend, Declaration, held_settings
 from hicenv.design.sizes import design_sizes
 from hicenv.design.space import KNOBS, DesignSpace, point_key
-from hicenv.design.surrogate import SHIPPED_BENCH, TARGETS, Surrogate
+from hicenv.design.surrogate import LAW_SCORES, SHIPPED_BENCH, TARGETS, Surrogate
 from hicenv.errors import check_path
 from hicenv.sim.config import HICConfig
 from hicenv.sim.result import HORIZONS_S
@@ -131,7 +131,8 @@ class SurrogateBackend(Backend):
 
     def __call__(self, config: HICConfig, seed: int, on_epoch=None) -> tuple[dict, str]:
         if config.fp32:
-            mean, sd, law = self.surrogate.predict_fp32(config.width), np.full(len(TARGETS), np.nan), None
+            mean = self.surrogate.predict_fp32(config.width)  # interpolated: no sd, no law (NaN)
+            sd, law = np.full(len(TARGETS), np.nan), np.full((len(TARGETS), len(LAW_SCORES)), np.nan)
         else:
             row = _knob_row(config)
             key = point_key(row.values())
@@ -140,7 +141,7 @@ class SurrogateBackend(Backend):
             mean, sd, law = self._answers[key]
         return self._metrics(config, mean, sd, law), "surrogate"
 
-    def _metrics(self, config: HICConfig, mean: np.ndarray, sd: np.ndarray, law: np.ndarray | None) -> dict:
+    def _metrics(self, config: HICConfig, mean: np.ndarray, sd: np.ndarray, law: np.ndarray) -> dict:
         pred = dict(zip(TARGETS, mean))
         acc = {t: float(np.clip(pred[t], 0.0, 1.0)) for t in TARGETS if t != "log_max_write_cycles"}
         cycles = 0 if config.fp32 else max(0, round(10 ** pred["log_max_write_cycles"] - 1))
@@ -162,7 +163,7 @@ class SurrogateBackend(Backend):
             budget={"name": f"surrogate of {self.surrogate.budget}"},
             surrogate_std={t: float(s) for t, s in zip(TARGETS, sd)},
             # 5 decimals: a thousandth of a seed's sd, and a designs table stays readable
-            surrogate_law=None if law is None else {t: np.round(q, 5).tolist() for t, q in zip(TARGETS, law)},
+            surrogate_law={t: np.round(q, 5).tolist() for t, q in zip(TARGETS, law)},
         )
         return m
 
